@@ -1,0 +1,176 @@
+"""Declarative field-by-field mappings from a native JSON record to a canonical one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.base import FieldProblem, MappingError, format_path
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    """Canonical field ``canonical`` takes native field ``native``, through ``convert``."""
+
+    canonical: str
+    native: str
+    convert: Converter | None = None
+
+
+class MappingAdapter:
+    """An inbound adapter defined by a list of FieldMaps.
+
+    Native fields that no FieldMap names are refused (a ministry's typo must not silently drop
+    a PINFL); absent native fields are left out, so the canonical schema reports what is missing,
+    under the native name.
+    """
+
+    def __init__(self, name: str, schema_id: str, fields: Sequence[FieldMap]) -> None:
+        self._name = name
+        self._schema_id = schema_id
+        self._fields = tuple(fields)
+        self._native_leaves = {f.native for f in fields}
+        self._native_branches = {
+            ".".join(f.native.split(".")[:i])
+            for f in fields
+            for i in range(1, f.native.count(".") + 1)
+        }
+        # canonical path -> (native path, whether deeper canonical parts are appended to it);
+        # a converted field built its canonical sub-structure itself, so it is named alone
+        to_native = {f.canonical: (f.native, f.convert is None) for f in fields}
+        for f in fields:  # parents map to parents where both sides are nested alike
+            c_parts, n_parts = f.canonical.split("."), f.native.split(".")
+            while len(c_parts) > 1 and len(n_parts) > 1:
+                c_parts, n_parts = c_parts[:-1], n_parts[:-1]
+                to_native.setdefault(".".join(c_parts), (".".join(n_parts), True))
+        self._to_native = to_native
+
+    @property
+    def name(self) -> str:
+        """The adapter's name, as routing.yaml refers to it."""
+        return self._name
+
+    @property
+    def schema_id(self) -> str:
+        """The canonical schema this adapter produces."""
+        return self._schema_id
+
+    def to_canonical(self, native: Any) -> dict[str, Any]:
+        """Map one native record to a canonical dict."""
+        if not isinstance(native, Mapping):
+            raise MappingError(
+                [FieldProblem("", f"a record must be a JSON object, not {_json_type(native)}")]
+            )
+        problems = self._unknown_fields(native, "")
+        canonical: dict[str, Any] = {}
+        for field in self._fields:
+            found, value = _get(native, field.native)
+            if not found:
+                continue
+            if field.convert is not None and value is not None:
+                try:
+                    value = field.convert(value)
+                except (ValueError, TypeError) as exc:
+                    problems.append(FieldProblem(field.native, str(exc), field.canonical))
+                    continue
+            _set(canonical, field.canonical, value)
+        if problems:
+            raise MappingError(problems, canonical)
+        return canonical
+
+    def native_field(self, canonical_path: Sequence[str | int]) -> str:
+        """The native name of a canonical field path (longest mapped prefix, rest appended)."""
+        parts = list(canonical_path)
+        for end in range(len(parts), 0, -1):
+            head = [p for p in parts[:end] if isinstance(p, str)]
+            if len(head) != end:
+                continue
+            found = self._to_native.get(".".join(head))
+            if found is not None:
+                native, append_rest = found
+                if not append_rest:
+                    return native
+                return native + "".join(
+                    f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[end:]
+                )
+        return format_path(parts)
+
+    def _unknown_fields(self, native: Mapping[str, Any], prefix: str) -> list[FieldProblem]:
+        problems = []
+        for key, value in native.items():
+            path = f"{prefix}{key}"
+            if path in self._native_leaves:
+                continue
+            if path in self._native_branches and isinstance(value, Mapping):
+                problems += self._unknown_fields(value, path + ".")
+            elif path in self._native_branches and value is None:
+                continue
+            else:
+                problems.append(FieldProblem(path, "unknown field"))
+        return problems
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+def _get(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _set(record: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = record
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    existing = node.get(parts[-1])
+    if isinstance(existing, dict) and isinstance(value, dict):
+        existing.update(value)  # e.g. a converter's full name beside an already mapped PINFL
+    else:
+        node[parts[-1]] = value
+
+
+class CanonicalAdapter:
+    """For feeds whose senders already speak the canonical schema: records pass as they are."""
+
+    def __init__(self, schema_id: str) -> None:
+        self._schema_id = schema_id
+        self._name = "canonical." + schema_id.split("/")[0]
+
+    @property
+    def name(self) -> str:
+        """``canonical.<schema name>``."""
+        return self._name
+
+    @property
+    def schema_id(self) -> str:
+        """The canonical schema records are validated against."""
+        return self._schema_id
+
+    def to_canonical(self, native: Any) -> dict[str, Any]:
+        """The record itself, once it is known to be a JSON object."""
+        if not isinstance(native, Mapping):
+            raise MappingError(
+                [FieldProblem("", f"a record must be a JSON object, not {_json_type(native)}")]
+            )
+        return dict(native)
+
+    def native_field(self, canonical_path: Sequence[str | int]) -> str:
+        """Native and canonical names are the same."""
+        return format_path(canonical_path)

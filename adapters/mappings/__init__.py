@@ -1,0 +1,1 @@
+"""Per-ministry mappings from native formats to canonical schemas."""

@@ -1,0 +1,240 @@
+"""The one object that talks to RabbitMQ: connection, topology, confirmed publishing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import aio_pika
+import aiormq
+import structlog
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, AbstractRobustExchange
+
+from gateway.broker.topology import Topology
+from gateway.errors import BrokerUnavailableError, PublishFailedError
+
+log = structlog.get_logger("gateway.broker")
+
+_BROKER_FAILURES = (
+    aiormq.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+    OSError,
+    RuntimeError,
+)
+
+
+class Broker:
+    """Owns the robust connection, declares the topology, and publishes with confirms.
+
+    ``start()`` returns at once and connects in the background, so the gateway serves
+    (503 and a failing ``/readyz``) while RabbitMQ is still unreachable. Once connected, aio-pika's
+    robust connection restores the channel, exchanges, queues and bindings after every outage.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        *,
+        publish_timeout: float = 10.0,
+        reconnect_interval: float = 2.0,
+        retry_after: int = 5,
+    ) -> None:
+        self._url = url
+        self._topology = topology
+        self._publish_timeout = publish_timeout
+        self._reconnect_interval = reconnect_interval
+        self._retry_after = retry_after
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._ingress: AbstractRobustExchange | None = None
+        self._starter: asyncio.Task[None] | None = None
+        self._link_up = False  # the connection is open (robust: restored after an outage)
+        self._channel_up = False  # the publishing channel is open, its topology restored
+        self._ready = asyncio.Event()
+        self._problem = "not started"
+
+    @property
+    def topology(self) -> Topology:
+        """The topology this broker declared."""
+        return self._topology
+
+    @property
+    def ready(self) -> bool:
+        """True when connected, with the topology declared and the channel open."""
+        return self._ready.is_set()
+
+    @property
+    def problem(self) -> str | None:
+        """Why the broker is not ready, or None when it is."""
+        return None if self.ready else self._problem
+
+    def _set_state(self, *, link: bool | None = None, channel: bool | None = None) -> None:
+        if link is not None:
+            self._link_up = link
+        if channel is not None:
+            self._channel_up = channel
+        if self._link_up and self._channel_up:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    async def start(self) -> None:
+        """Begin connecting in the background."""
+        if self._starter is None:
+            self._starter = asyncio.create_task(self._connect(), name="broker-connect")
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait until the broker is ready; raise BrokerUnavailableError after ``timeout``."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
+        except TimeoutError:
+            raise BrokerUnavailableError(f"broker not ready: {self.problem}") from None
+
+    async def _connect(self) -> None:
+        delay = 0.25
+        while True:
+            try:
+                connection = await aio_pika.connect_robust(
+                    self._url,
+                    reconnect_interval=self._reconnect_interval,
+                    client_properties={
+                        "connection_name": f"e-integratsiya {socket.gethostname()}:{os.getpid()}"
+                    },
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._problem = f"cannot connect to RabbitMQ: {exc!s}"
+                log.warning("broker.connect_failed", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._reconnect_interval * 4)
+                continue
+            try:
+                await self._declare(connection)
+            except asyncio.CancelledError:
+                await connection.close()
+                raise
+            except Exception as exc:
+                self._problem = f"cannot declare the topology: {exc!s}"
+                log.error("broker.topology_failed", error=str(exc), retry_in_s=delay)
+                await connection.close()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._reconnect_interval * 4)
+                continue
+            connection.close_callbacks.add(self._on_close)
+            connection.reconnect_callbacks.add(self._on_reconnect)
+            self._connection = connection
+            self._set_state(link=True, channel=True)
+            log.info("broker.connected", queues=len(self._topology.queues))
+            return
+
+    async def _declare(self, connection: AbstractRobustConnection) -> None:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchanges: dict[str, AbstractRobustExchange] = {}
+        for decl in self._topology.exchanges:
+            exchanges[decl.name] = await channel.declare_exchange(
+                decl.name, aio_pika.ExchangeType(decl.type), durable=True
+            )
+        for queue_decl in self._topology.queues:
+            queue = await channel.declare_queue(
+                queue_decl.name, durable=True, arguments=queue_decl.declare_arguments()
+            )
+            await queue.bind(exchanges[queue_decl.bind_to], routing_key=queue_decl.routing_key)
+        channel.close_callbacks.add(self._on_channel_close)
+        channel.reopen_callbacks.add(self._on_channel_reopen)
+        self._channel = channel
+        self._ingress = exchanges[self._topology.ingress]
+
+    def _on_close(self, _sender: Any, exc: BaseException | None = None) -> None:
+        self._problem = "connection to RabbitMQ lost; reconnecting"
+        self._set_state(link=False)
+        log.warning("broker.disconnected", error=str(exc) if exc else None)
+
+    def _on_reconnect(self, _sender: Any) -> None:
+        self._set_state(link=True)
+        log.info("broker.reconnected")
+
+    def _on_channel_close(self, _sender: Any, exc: BaseException | None = None) -> None:
+        self._problem = "publishing channel closed; reopening"
+        self._set_state(channel=False)
+        if self._link_up:
+            log.warning("broker.channel_closed", error=str(exc) if exc else None)
+
+    def _on_channel_reopen(self, _sender: Any) -> None:
+        self._set_state(channel=True)
+
+    async def publish(
+        self,
+        destination: str,
+        body: bytes,
+        *,
+        message_id: str,
+        correlation_id: str,
+        headers: Mapping[str, str],
+        schema_id: str,
+        timestamp: datetime,
+    ) -> None:
+        """Publish one persistent message to a destination; return once the broker confirmed.
+
+        Raises BrokerUnavailableError when not connected or not confirmed in time, and
+        PublishFailedError when the broker nacks it or cannot route it to a queue.
+        """
+        exchange = self._ingress
+        if exchange is None or not self.ready:
+            raise BrokerUnavailableError(
+                f"the message broker is unavailable: {self.problem}", retry_after=self._retry_after
+            )
+        message = aio_pika.Message(
+            body,
+            headers=dict(headers),
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message_id,
+            correlation_id=correlation_id,
+            timestamp=timestamp,
+            type=schema_id,
+            app_id="e-integratsiya",
+        )
+        try:
+            async with asyncio.timeout(self._publish_timeout):
+                await exchange.publish(message, destination, mandatory=True)
+        except aiormq.exceptions.PublishError as exc:
+            raise PublishFailedError(
+                f"RabbitMQ could not route the message to destination {destination!r}",
+                retry_after=self._retry_after,
+            ) from exc
+        except aiormq.exceptions.DeliveryError as exc:
+            raise PublishFailedError(
+                f"RabbitMQ refused the message for destination {destination!r}",
+                retry_after=self._retry_after,
+            ) from exc
+        except TimeoutError as exc:
+            raise BrokerUnavailableError(
+                f"RabbitMQ did not confirm within {self._publish_timeout:g}s",
+                retry_after=self._retry_after,
+            ) from exc
+        except _BROKER_FAILURES as exc:
+            raise BrokerUnavailableError(
+                f"the message broker is unavailable: {exc!s}", retry_after=self._retry_after
+            ) from exc
+
+    async def aclose(self) -> None:
+        """Stop connecting and close the connection; calling it twice is harmless."""
+        if self._starter is not None:
+            self._starter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starter
+        connection, self._connection = self._connection, None
+        self._problem = "closed"
+        self._set_state(link=False, channel=False)
+        if connection is not None and not connection.is_closed:
+            await connection.close()

@@ -1,0 +1,28 @@
+"""The ``gateway`` command: ``run``, ``routes check|explain``, ``schemas export``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from gateway.cli import routes, run, schemas
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, one sub-parser per subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="gateway",
+        description="E-Integratsiya: the interagency integration gateway.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run.register(commands)
+    routes.register(commands)
+    schemas.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gateway`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status

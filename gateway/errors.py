@@ -1,0 +1,177 @@
+"""The gateway's exceptions: one tree, one place.
+
+Every error that reaches a caller is a :class:`GatewayError`. Its ``code`` says on which side
+the failure arose, like X-Road's error codes: ``client.*`` is the caller's request,
+``gateway.*`` is ours, ``provider.*`` is the system behind us. Retryability is in the type:
+a :class:`TransientError` may succeed if tried again later, a :class:`PermanentError` never will.
+
+    GatewayError                         code, HTTP status, message, details
+    ├── ClientError                      client.*  (PermanentError)
+    │   ├── BadRequestError              400 client.bad_request
+    │   │   └── MalformedJsonError       400 client.malformed_json
+    │   ├── AuthenticationError          401 client.unauthenticated
+    │   ├── AccessDeniedError            403 client.access_denied
+    │   ├── NotFoundError                404 client.unknown_feed, client.not_found
+    │   ├── PayloadTooLargeError         413 client.payload_too_large
+    │   ├── UnsupportedMediaTypeError    415 client.unsupported_media_type
+    │   └── SchemaViolationError         422 client.schema_violation
+    └── ServerError                      gateway.*
+        ├── InternalError                500 gateway.internal (PermanentError)
+        └── BrokerUnavailableError       503 gateway.broker_unavailable (TransientError)
+            └── PublishFailedError       503 gateway.publish_failed
+
+    RoutingConfigError                   routing.yaml refused: every problem with file:line:path
+
+Library exceptions (aio-pika, orjson, pydantic, ...) are translated at the boundary where they
+arise, most specific first, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class TransientError(Exception):
+    """Marker: the same request may succeed later (retry, 503 + Retry-After)."""
+
+
+class PermanentError(Exception):
+    """Marker: the same request will fail again (dead-letter it, or return the error)."""
+
+
+class GatewayError(Exception):
+    """An error with a code, an HTTP status and a message fit for the caller."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "gateway.internal"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+class ClientError(GatewayError, PermanentError):
+    """The caller's request is at fault."""
+
+    status = 400
+    default_code = "client.bad_request"
+
+
+class BadRequestError(ClientError):
+    """The request is malformed or misses something required."""
+
+
+class MalformedJsonError(BadRequestError):
+    """The body is not valid JSON (or not UTF-8)."""
+
+    default_code = "client.malformed_json"
+
+
+class AuthenticationError(ClientError):
+    """No credentials, or credentials that belong to no known system."""
+
+    status = 401
+    default_code = "client.unauthenticated"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="e-integratsiya"'})
+        super().__init__(message, **kwargs)
+
+
+class AccessDeniedError(ClientError):
+    """A known system asked for something it is not allowed to."""
+
+    status = 403
+    default_code = "client.access_denied"
+
+
+class NotFoundError(ClientError):
+    """No such feed, service or resource."""
+
+    status = 404
+    default_code = "client.not_found"
+
+
+class PayloadTooLargeError(ClientError):
+    """The body (or the batch) exceeds the configured limit."""
+
+    status = 413
+    default_code = "client.payload_too_large"
+
+
+class UnsupportedMediaTypeError(ClientError):
+    """The body is not of a content type the endpoint takes."""
+
+    status = 415
+    default_code = "client.unsupported_media_type"
+
+
+class SchemaViolationError(ClientError):
+    """One or more records do not satisfy the feed's mapping or canonical schema."""
+
+    status = 422
+    default_code = "client.schema_violation"
+
+
+class ServerError(GatewayError):
+    """The gateway itself failed."""
+
+    status = 500
+    default_code = "gateway.internal"
+
+
+class InternalError(ServerError, PermanentError):
+    """An unexpected failure inside the gateway (a bug); the error_id finds it in the log."""
+
+
+class BrokerUnavailableError(ServerError, TransientError):
+    """RabbitMQ is unreachable, blocked, or did not confirm in time."""
+
+    status = 503
+    default_code = "gateway.broker_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class PublishFailedError(BrokerUnavailableError):
+    """The broker refused (nacked) or returned (unroutable) a message."""
+
+    default_code = "gateway.publish_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a configuration file, located by line and key path."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class RoutingConfigError(Exception):
+    """routing.yaml was refused; ``problems`` lists every reason, each with file:line:path."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"routing table refused ({len(self.problems)} problem(s)):\n{lines}")

@@ -1,0 +1,34 @@
+"""The aiohttp application: routes, middleware, and the gateway's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway.http.feeds import push_feed
+from gateway.http.health import healthz, metrics, readyz
+from gateway.http.middleware import make_middleware
+from gateway.http.state import GATEWAY
+from gateway.runtime import Gateway
+
+
+def make_app(gateway: Gateway) -> web.Application:
+    """An application serving ``gateway``; starting it starts the gateway, cleanup closes it."""
+    app = web.Application(
+        middlewares=[make_middleware(gateway.metrics)],
+        client_max_size=gateway.settings.max_body_bytes,
+    )
+    app[GATEWAY] = gateway
+    app.router.add_post("/v1/feeds/{feed}", push_feed)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await gateway.start()
+        yield
+        await gateway.aclose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,120 @@
+"""``POST /v1/feeds/{feed}``: push one record, or a JSON array of records, in native JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.errors import (
+    AccessDeniedError,
+    BadRequestError,
+    MalformedJsonError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from gateway.http.access import ACCESS
+from gateway.http.middleware import optional_header
+from gateway.http.state import GATEWAY
+from gateway.pipeline import IngestRequest
+from gateway.security import authenticate
+
+
+async def push_feed(request: web.Request) -> web.Response:
+    """Accept a push; answer 202 with receipts only after the broker confirmed every message."""
+    gateway = request.app[GATEWAY]
+    table = gateway.table  # one table for the whole request, whatever a reload does meanwhile
+    access = request[ACCESS]
+    access.kind = "feed"
+    client = authenticate(request.headers, table)
+    access.client = client
+    name = request.match_info["feed"]
+    feed = table.feeds.get(name)
+    if feed is None:
+        raise NotFoundError(f"no feed named {name!r}", code="client.unknown_feed")
+    access.feed, access.schema = name, feed.schema_id
+    if not table.may_push(client, feed):
+        raise AccessDeniedError(f"system {client!r} may not push to feed {name!r}")
+    access.user_id = optional_header(request, "X-User-Id")
+    access.issue = optional_header(request, "X-Issue")
+
+    data = parse_json(await read_body(request, gateway.settings.max_body_bytes, "application/json"))
+    access.bytes_in = request.content_length or 0
+    records = data if isinstance(data, list) else [data]
+    if isinstance(data, list) and not data:
+        raise BadRequestError("the batch is empty", code="client.empty_batch")
+    if len(records) > feed.max_batch:
+        raise PayloadTooLargeError(
+            f"a batch may hold at most {feed.max_batch} records, this one holds {len(records)}",
+            code="client.batch_too_large",
+        )
+    access.record_count = len(records)
+
+    ingest = IngestRequest(
+        feed=name,
+        client=client,
+        correlation_id=access.correlation_id,
+        records=records,
+        user_id=access.user_id,
+        issue=access.issue,
+    )
+    prepared = gateway.pipeline.prepare(table, feed, ingest)
+    outcome = await gateway.pipeline.publish(prepared)
+    access.message_ids = outcome.accepted
+    metrics = gateway.metrics.records
+    metrics.labels(name, "accepted").inc(len(outcome.accepted))
+    failed = len(outcome.receipts) - len(outcome.accepted)
+    if outcome.failure is not None:
+        metrics.labels(name, "failed").inc(failed)
+        error = outcome.failure
+        accepted = len(outcome.accepted)
+        error.message = (
+            f"{error.message}; {accepted} of {len(records)} record(s) accepted, "
+            f"{failed} not: send those again"
+        )
+        error.details["records"] = [r.as_dict() for r in outcome.receipts]
+        access.outcome = "partial" if accepted else "error"
+        raise error
+    receipts = [r.as_dict() for r in outcome.receipts]
+    body: dict[str, Any]
+    if isinstance(data, list):
+        body = {"status": "accepted", "count": len(receipts), "records": receipts}
+    else:
+        body = {k: v for k, v in receipts[0].items() if k != "index"}
+    body["correlation_id"] = access.correlation_id
+    return web.Response(body=orjson.dumps(body), status=202, content_type="application/json")
+
+
+async def read_body(request: web.Request, limit: int, content_type: str) -> bytes:
+    """The body, once its type and size are acceptable (415, 413)."""
+    if request.content_type != content_type:
+        raise UnsupportedMediaTypeError(
+            f"expected Content-Type: {content_type}, got {request.content_type or 'none'}"
+        )
+    if request.charset not in (None, "utf-8", "UTF-8"):
+        raise UnsupportedMediaTypeError(f"expected charset utf-8, got {request.charset}")
+    too_large = PayloadTooLargeError(f"the body exceeds the limit of {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body; 400 with line, column and position when it is not JSON."""
+    if not body.strip():
+        raise MalformedJsonError("the body is empty; expected a JSON object or array")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJsonError(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno} (byte {exc.pos}): {exc.msg}",
+            details={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
+        ) from exc

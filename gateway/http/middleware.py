@@ -1,0 +1,114 @@
+"""Every request passes here: correlation id, error translation, access log, metrics."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+
+import orjson
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from gateway.errors import (
+    BadRequestError,
+    GatewayError,
+    InternalError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
+from gateway.http.access import ACCESS, AccessRecord, access_log, new_error_id
+from gateway.metrics import Metrics
+
+log = structlog.get_logger("gateway.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HEADER_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+#: paths that are probed every few seconds and would drown the access log
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def optional_header(request: web.Request, name: str) -> str | None:
+    """A caller-supplied identifier header, checked for shape (400 naming the header)."""
+    value = request.headers.get(name)
+    if value is None or value == "":
+        return None
+    if not HEADER_VALUE.fullmatch(value):
+        raise BadRequestError(
+            f"header {name} must be 1-128 characters of letters, digits and ._:/- "
+            "starting with a letter or digit",
+            code="client.bad_header",
+        )
+    return value
+
+
+def error_response(error: GatewayError, error_id: str) -> web.Response:
+    """The contract's error body: ``{"error": {"code", "message", "error_id", ...}}``."""
+    body = {"error": {"code": error.code, "message": error.message, "error_id": error_id}}
+    body["error"].update(error.details)
+    return web.Response(
+        body=orjson.dumps(body),
+        status=error.status,
+        content_type="application/json",
+        headers=error.headers,
+    )
+
+
+def _from_http_exception(exc: web.HTTPException) -> GatewayError:
+    if isinstance(exc, web.HTTPNotFound):
+        return NotFoundError("no such endpoint", code="client.not_found")
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return PayloadTooLargeError("the request body is too large")
+    error = GatewayError(exc.reason, code=f"client.http_{exc.status}")
+    error.status = exc.status  # type: ignore[misc]
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        error.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+    return error
+
+
+def make_middleware(metrics: Metrics) -> Middleware:
+    """The middleware, bound to the gateway's metrics."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            correlation_id = optional_header(request, "X-Correlation-Id") or str(uuid.uuid4())
+            bad_correlation = None
+        except BadRequestError as exc:
+            correlation_id, bad_correlation = str(uuid.uuid4()), exc
+        access = AccessRecord(request.method, request.path, correlation_id)
+        request[ACCESS] = access
+        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+            response: web.StreamResponse
+            try:
+                if bad_correlation is not None:
+                    raise bad_correlation
+                response = await handler(request)
+            except GatewayError as exc:
+                response = _failed(access, exc)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                response = _failed(access, _from_http_exception(exc))
+            except Exception:
+                access.error_id = new_error_id()
+                log.exception("http.unhandled", error_id=access.error_id, path=request.path)
+                response = _failed(access, InternalError("internal error"), access.error_id)
+            response.headers["X-Correlation-Id"] = correlation_id
+            access.status = response.status
+            access.bytes_out = response.content_length or 0
+            if request.path not in _QUIET_PATHS:
+                metrics.requests.labels(access.kind, access.feed or "", str(response.status)).inc()
+                if access.feed is not None:
+                    metrics.request_seconds.labels(access.feed).observe(access.latency_ms() / 1000)
+                access_log.info("access", **access.event())
+            return response
+
+    return middleware
+
+
+def _failed(access: AccessRecord, error: GatewayError, error_id: str | None = None) -> web.Response:
+    access.error_id = error_id or new_error_id()
+    access.error_code = error.code
+    access.outcome = "error"
+    return error_response(error, access.error_id)

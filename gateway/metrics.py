@@ -1,0 +1,57 @@
+"""Prometheus metrics, in a registry of the gateway's own (not the process-global one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    """The gateway's metrics; ``/metrics`` renders them in Prometheus text format."""
+
+    content_type = CONTENT_TYPE
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "gateway_requests",
+            "HTTP requests by endpoint kind, feed and status",
+            ["kind", "feed", "status"],
+            registry=self.registry,
+        )
+        self.records = Counter(
+            "gateway_records",
+            "Records by feed and outcome (accepted, rejected, failed)",
+            ["feed", "outcome"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "gateway_request_seconds",
+            "Latency of HTTP requests by feed",
+            ["feed"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.publish_seconds = Histogram(
+            "gateway_publish_seconds",
+            "Time from publish to broker confirm, per message",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.broker_connected = Gauge(
+            "gateway_broker_connected",
+            "1 while connected to RabbitMQ with the topology declared, else 0",
+            registry=self.registry,
+        )
+
+    def watch_broker(self, is_ready: Callable[[], bool]) -> None:
+        """Read the broker state at every scrape."""
+        self.broker_connected.set_function(lambda: 1.0 if is_ready() else 0.0)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

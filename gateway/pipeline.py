@@ -1,0 +1,223 @@
+"""The ingest pipeline: native records → canonical → routed → published with confirms.
+
+prepare()   map each native record through the feed's adapter, validate it against the
+            canonical schema, wrap it in an envelope, and route it; a batch with any invalid
+            record is refused whole (422, every problem of every record), nothing published
+publish()   publish every message to every destination concurrently and wait for the
+            broker's confirms; a record counts as accepted only when all its copies are
+            confirmed, and a partial failure names exactly which records were accepted
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from adapters.base import FieldProblem, InboundAdapter, MappingError, format_path
+from gateway.broker import Broker
+from gateway.errors import GatewayError, InternalError, SchemaViolationError
+from gateway.metrics import Metrics
+from gateway.routing import FeedSpec, MatchContext, RoutingTable
+from schemas import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """One push to a feed, as the HTTP layer (or another channel) received it."""
+
+    feed: str
+    client: str
+    correlation_id: str
+    records: Sequence[Any]
+    user_id: str | None = None
+    issue: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedMessage:
+    """A canonical record with its envelope, serialized body and destinations."""
+
+    index: int
+    envelope: Envelope
+    body: bytes
+    destinations: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class RecordReceipt:
+    """What became of one record of a request."""
+
+    index: int
+    message_id: str
+    status: str
+    routes: tuple[str, ...]
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form sent to the caller."""
+        out: dict[str, Any] = {
+            "index": self.index,
+            "message_id": self.message_id,
+            "status": self.status,
+            "routes": list(self.routes),
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class PublishOutcome:
+    """Receipts for every record, and the first broker error if any copy failed."""
+
+    receipts: list[RecordReceipt]
+    failure: GatewayError | None = None
+    accepted: list[str] = field(default_factory=list)
+
+
+class IngestPipeline:
+    """Prepares and publishes the records of one push; stateless between requests."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        adapters: Mapping[str, InboundAdapter],
+        schemas: Mapping[str, type[BaseModel]],
+        metrics: Metrics,
+    ) -> None:
+        self._broker = broker
+        self._adapters = adapters
+        self._schemas = schemas
+        self._metrics = metrics
+
+    def prepare(
+        self, table: RoutingTable, feed: FeedSpec, request: IngestRequest
+    ) -> list[PreparedMessage]:
+        """Map, validate, envelope and route every record; raise 422 listing every problem."""
+        adapter = self._adapters[feed.adapter]
+        model = self._schemas[feed.schema_id]
+        received_at = datetime.now(UTC)
+        prepared: list[PreparedMessage] = []
+        invalid: list[dict[str, Any]] = []
+        for index, native in enumerate(request.records):
+            try:
+                payload = canonicalize(adapter, model, native)
+            except MappingError as exc:
+                invalid.append({"index": index, "problems": [p.as_dict() for p in exc.problems]})
+                continue
+            body = orjson.dumps(payload)
+            envelope = Envelope(
+                message_id=str(uuid.uuid4()),
+                correlation_id=request.correlation_id,
+                client=request.client,
+                feed=request.feed,
+                schema_id=feed.schema_id,
+                user_id=request.user_id,
+                issue=request.issue,
+                received_at=received_at,
+                payload_sha256=hashlib.sha256(body).hexdigest(),
+            )
+            ctx = MatchContext(feed.schema_id, request.feed, request.client, payload)
+            prepared.append(PreparedMessage(index, envelope, body, table.route(ctx)))
+        if invalid:
+            count = len(request.records)
+            self._metrics.records.labels(request.feed, "rejected").inc(count)
+            what = "the record is" if count == 1 else f"{len(invalid)} of {count} records are"
+            raise SchemaViolationError(
+                f"{what} invalid for {feed.schema_id}; nothing was published",
+                details={"records": invalid},
+            )
+        return prepared
+
+    async def publish(self, messages: Sequence[PreparedMessage]) -> PublishOutcome:
+        """Publish every record concurrently; report per record what the broker confirmed."""
+        results = await asyncio.gather(
+            *(self._publish_copies(m) for m in messages), return_exceptions=True
+        )
+        outcome = PublishOutcome(receipts=[])
+        for message, error in zip(messages, results, strict=True):
+            if error is None:
+                status, text = "accepted", None
+                outcome.accepted.append(message.envelope.message_id)
+            else:
+                status, text = "failed", _describe(error)
+                if outcome.failure is None:
+                    outcome.failure = _as_gateway_error(error)
+            outcome.receipts.append(
+                RecordReceipt(
+                    message.index, message.envelope.message_id, status, message.destinations, text
+                )
+            )
+        return outcome
+
+    async def _publish_copies(self, message: PreparedMessage) -> None:
+        # One copy after the other: the copies share a message id, and a returned (unroutable)
+        # message is matched to its publish by message id, so they must not be in flight at once.
+        for destination in message.destinations:
+            await self._publish_one(message, destination)
+
+    async def _publish_one(self, message: PreparedMessage, destination: str) -> None:
+        started = time.perf_counter()
+        envelope = message.envelope
+        await self._broker.publish(
+            destination,
+            message.body,
+            message_id=envelope.message_id,
+            correlation_id=envelope.correlation_id,
+            headers=envelope.amqp_headers(),
+            schema_id=envelope.schema_id,
+            timestamp=envelope.received_at,
+        )
+        self._metrics.publish_seconds.observe(time.perf_counter() - started)
+
+
+def canonicalize(adapter: InboundAdapter, model: type[BaseModel], native: Any) -> dict[str, Any]:
+    """The validated canonical record in JSON form, or MappingError naming every native field
+    at fault: those the adapter could not map, and those the canonical schema refuses."""
+    try:
+        mapped, problems = adapter.to_canonical(native), []
+    except MappingError as exc:
+        if exc.partial is None:
+            raise
+        mapped, problems = exc.partial, list(exc.problems)
+    try:
+        record = model.model_validate(mapped)
+    except ValidationError as exc:
+        reported = {p.field for p in problems}
+        for error in exc.errors(include_url=False, include_input=False):
+            native_field = adapter.native_field(error["loc"])
+            if native_field in reported and error["type"] == "missing":
+                continue  # already reported by the adapter, with the reason
+            problems.append(FieldProblem(native_field, _message(error), format_path(error["loc"])))
+        raise MappingError(problems) from exc
+    if problems:
+        raise MappingError(problems)
+    dumped: dict[str, Any] = record.model_dump(mode="json")
+    return dumped
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    return str(error["msg"])
+
+
+def _describe(error: BaseException) -> str:
+    return error.message if isinstance(error, GatewayError) else f"{type(error).__name__}: {error}"
+
+
+def _as_gateway_error(error: BaseException) -> GatewayError:
+    if isinstance(error, GatewayError):
+        return error
+    return InternalError(f"publishing failed unexpectedly: {type(error).__name__}")

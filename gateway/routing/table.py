@@ -1,0 +1,411 @@
+"""The compiled routing table: immutable, checked as a whole, answers "where does this go?".
+
+Routing semantics (documented in the README):
+- every route whose conditions all hold is taken (fan-out); the message goes once to each
+  distinct destination of those routes, in the order the routes are written;
+- a message that no route takes goes to the ``unrouted`` queue, never nowhere;
+- a condition on a list-valued payload field holds when any element is among the values.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from gateway.errors import ConfigProblem, RoutingConfigError
+from gateway.routing.loader import KeyPath, YamlDocument, parse_yaml, pydantic_problems
+from gateway.routing.spec import (
+    DestinationSpec,
+    FeedSpec,
+    RouteSpec,
+    RoutingSpec,
+    Scalar,
+    SystemSpec,
+    api_key_digest,
+)
+
+UNROUTED = "unrouted"
+_ABSENT = object()
+
+
+class AdapterLike(Protocol):
+    """What the table needs to know of an inbound adapter."""
+
+    @property
+    def schema_id(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MatchContext:
+    """What routes may look at: the message's schema, feed, sender and canonical payload."""
+
+    schema_id: str
+    feed: str
+    client: str
+    payload: Mapping[str, Any]
+
+    def value(self, key: str) -> Any:
+        """The value a condition key names, or a sentinel when the payload lacks it."""
+        if key == "schema":
+            return self.schema_id
+        if key == "feed":
+            return self.feed
+        if key == "client":
+            return self.client
+        node: Any = self.payload
+        for part in key.split(".")[1:]:
+            if not isinstance(node, Mapping) or part not in node:
+                return _ABSENT
+            node = node[part]
+        return node
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    """One condition evaluated against one message."""
+
+    key: str
+    expected: tuple[Scalar, ...]
+    actual: Any
+    holds: bool
+
+    def describe(self) -> str:
+        """``payload.severity = 'grave' ∈ [grave, especially_grave]: yes``."""
+        actual = "<absent>" if self.actual is _ABSENT else repr(self.actual)
+        listed = ", ".join(str(v) for v in self.expected)
+        return f"{self.key} = {actual} {'∈' if self.holds else '∉'} [{listed}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``key`` must take one of ``expected`` (glob patterns for ``client``)."""
+
+    key: str
+    expected: tuple[Scalar, ...]
+
+    def evaluate(self, ctx: MatchContext) -> ConditionResult:
+        """Evaluate this condition for one message."""
+        actual = ctx.value(self.key)
+        if actual is _ABSENT:
+            holds = False
+        elif self.key == "client":
+            holds = any(fnmatch.fnmatchcase(str(actual), str(p)) for p in self.expected)
+        elif isinstance(actual, list):
+            holds = any(_scalar_in(item, self.expected) for item in actual)
+        else:
+            holds = _scalar_in(actual, self.expected)
+        return ConditionResult(self.key, self.expected, actual, holds)
+
+
+def _scalar_in(actual: Any, expected: tuple[Scalar, ...]) -> bool:
+    # YAML `true` must not equal JSON 1, nor YAML 1 equal JSON true
+    return any(actual == e and isinstance(actual, bool) == isinstance(e, bool) for e in expected)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A compiled route."""
+
+    name: str
+    conditions: tuple[Condition, ...]
+    destinations: tuple[str, ...]
+
+    def matches(self, ctx: MatchContext) -> bool:
+        """True when every condition holds."""
+        return all(c.evaluate(ctx).holds for c in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteExplanation:
+    """Why one route did or did not take a message."""
+
+    route: str
+    taken: bool
+    conditions: tuple[ConditionResult, ...]
+    destinations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """The checked, immutable routing table the gateway serves with."""
+
+    source: str
+    sha256: str
+    loaded_at: datetime
+    spec: RoutingSpec
+    routes: tuple[Route, ...]
+    _systems_by_key: Mapping[str, str] = field(repr=False)
+
+    @property
+    def systems(self) -> Mapping[str, SystemSpec]:
+        """System id → its spec."""
+        return self.spec.systems
+
+    @property
+    def feeds(self) -> Mapping[str, FeedSpec]:
+        """Feed name → its spec."""
+        return self.spec.feeds
+
+    @property
+    def destinations(self) -> Mapping[str, DestinationSpec]:
+        """Destination name → its spec."""
+        return self.spec.destinations
+
+    def authenticate(self, api_key: str) -> str | None:
+        """The system that owns ``api_key``, or None."""
+        return self._systems_by_key.get(api_key_digest(api_key))
+
+    def may_push(self, system: str, feed: FeedSpec) -> bool:
+        """True when ``system`` is among the feed's ``from`` (glob patterns allowed)."""
+        return any(fnmatch.fnmatchcase(system, pattern) for pattern in feed.from_)
+
+    def route(self, ctx: MatchContext) -> tuple[str, ...]:
+        """The destinations of a message: the union over every route taken, or ``unrouted``."""
+        found: dict[str, None] = {}
+        for route in self.routes:
+            if route.matches(ctx):
+                found.update(dict.fromkeys(route.destinations))
+        return tuple(found) or (UNROUTED,)
+
+    def explain(self, ctx: MatchContext) -> list[RouteExplanation]:
+        """Every route with each of its conditions evaluated for ``ctx``."""
+        out = []
+        for route in self.routes:
+            results = tuple(c.evaluate(ctx) for c in route.conditions)
+            out.append(
+                RouteExplanation(
+                    route.name, all(r.holds for r in results), results, route.destinations
+                )
+            )
+        return out
+
+
+def load_routing_table(
+    path: str | os.PathLike[str],
+    *,
+    schemas: Mapping[str, type[BaseModel]],
+    adapters: Mapping[str, AdapterLike],
+    env: Mapping[str, str] | None = None,
+) -> RoutingTable:
+    """Read, check and compile routing.yaml; raise RoutingConfigError listing every problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RoutingConfigError([ConfigProblem(file, None, "", f"cannot read: {exc}")]) from exc
+    return compile_routing_table(text, file, schemas=schemas, adapters=adapters, env=env)
+
+
+def compile_routing_table(
+    text: str,
+    file: str,
+    *,
+    schemas: Mapping[str, type[BaseModel]],
+    adapters: Mapping[str, AdapterLike],
+    env: Mapping[str, str] | None = None,
+) -> RoutingTable:
+    """Check and compile routing.yaml's text; raise RoutingConfigError listing every problem."""
+    document, problems = parse_yaml(text, file)
+    if document is None:
+        raise RoutingConfigError(problems)
+    if not isinstance(document.data, Mapping):
+        raise RoutingConfigError([*problems, document.problem((), "must be a mapping")])
+    spec, removed = _validate(document, os.environ if env is None else env, problems)
+    if spec is None:
+        raise RoutingConfigError(problems)
+    problems += _cross_check(spec, document, schemas, adapters, removed)
+    if problems:
+        raise RoutingConfigError(problems)
+    return RoutingTable(
+        source=file,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        loaded_at=datetime.now(UTC),
+        spec=spec,
+        routes=tuple(_compile_route(r) for r in spec.routes),
+        _systems_by_key={
+            digest: system_id
+            for system_id, system in spec.systems.items()
+            for digest in system.api_keys
+        },
+    )
+
+
+_SECTIONS = ("systems", "feeds", "routes", "destinations")
+
+
+def _validate(
+    document: YamlDocument, env: Mapping[str, str], problems: list[ConfigProblem]
+) -> tuple[RoutingSpec | None, dict[str, set[str | int]]]:
+    """Validate the document; on errors, validate again without the faulty entries.
+
+    The second pass lets the cross-checks run over everything that is valid, so one run of
+    ``routes check`` reports every problem, not just the first kind of them.
+    """
+    context = {"env": env}
+    try:
+        return RoutingSpec.model_validate(document.data, context=context), {}
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems += pydantic_problems(document, errors)  # type: ignore[arg-type]
+    removed: dict[str, set[str | int]] = {section: set() for section in _SECTIONS}
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) < 2 or loc[0] not in _SECTIONS:
+            return None, removed
+        removed[str(loc[0])].add(loc[1])
+    data = dict(document.data)
+    for section, names in removed.items():
+        entries = data.get(section)
+        if isinstance(entries, Mapping):
+            data[section] = {k: v for k, v in entries.items() if k not in names}
+        elif isinstance(entries, list):
+            data[section] = [v for i, v in enumerate(entries) if i not in names]
+    try:
+        return RoutingSpec.model_validate(data, context=context), removed
+    except ValidationError:
+        return None, removed
+
+
+def _compile_route(spec: RouteSpec) -> Route:
+    conditions = tuple(
+        Condition(key, value if isinstance(value, tuple) else (value,))
+        for key, value in spec.when.items()
+    )
+    return Route(spec.name, conditions, spec.to)
+
+
+def _cross_check(
+    spec: RoutingSpec,
+    doc: YamlDocument,
+    schemas: Mapping[str, type[BaseModel]],
+    adapters: Mapping[str, AdapterLike],
+    removed: Mapping[str, set[str | int]],
+) -> list[ConfigProblem]:
+    """Rules between parts of the file; entries already refused are not reported again."""
+    problems: list[ConfigProblem] = []
+    refused_systems = {str(s) for s in removed.get("systems", ())}
+
+    def problem(path: KeyPath, message: str) -> None:
+        problems.append(doc.problem(path, message))
+
+    key_owner: dict[str, str] = {}
+    for system_id, system in spec.systems.items():
+        for i, digest in enumerate(system.api_keys):
+            if digest in key_owner:
+                problem(
+                    ("systems", system_id, "api_keys", i),
+                    f"the same key is already given to {key_owner[digest]}",
+                )
+            key_owner.setdefault(digest, system_id)
+
+    for name, feed in spec.feeds.items():
+        for i, pattern in enumerate(feed.from_):
+            if not any(fnmatch.fnmatchcase(s, pattern) for s in (*spec.systems, *refused_systems)):
+                problem(("feeds", name, "from", i), f"{pattern!r} matches no system")
+        if feed.schema_id not in schemas:
+            problem(
+                ("feeds", name, "schema"),
+                f"unknown schema {feed.schema_id!r} (known: {', '.join(sorted(schemas))})",
+            )
+        adapter = adapters.get(feed.adapter)
+        if adapter is None:
+            problem(
+                ("feeds", name, "adapter"),
+                f"unknown adapter {feed.adapter!r} (known: {', '.join(sorted(adapters))})",
+            )
+        elif adapter.schema_id != feed.schema_id:
+            problem(
+                ("feeds", name, "adapter"),
+                f"adapter {feed.adapter!r} produces {adapter.schema_id}, "
+                f"but the feed declares {feed.schema_id}",
+            )
+
+    if UNROUTED in spec.destinations:
+        problem(("destinations", UNROUTED), f"{UNROUTED!r} is reserved for unrouted messages")
+    queue_owner: dict[str, str] = {}
+    for name, destination in spec.destinations.items():
+        queue = destination.queue.name or name
+        if queue in queue_owner:
+            problem(
+                ("destinations", name, "queue"),
+                f"queue {queue!r} is already used by destination {queue_owner[queue]!r}",
+            )
+        queue_owner.setdefault(queue, name)
+
+    refused_routes = removed.get("routes", set())
+    positions = [  # where each remaining route stands in the file
+        i for i in range(len(spec.routes) + len(refused_routes)) if i not in refused_routes
+    ]
+    route_names: dict[str, int] = {}
+    for i, route in zip(positions, spec.routes, strict=True):
+        if route.name in route_names:
+            problem(
+                ("routes", i, "name"),
+                f"duplicate route name {route.name!r} (first at routes[{route_names[route.name]}])",
+            )
+        route_names.setdefault(route.name, i)
+        for j, target in enumerate(route.to):
+            if target not in spec.destinations and target not in removed.get("destinations", ()):
+                problem(("routes", i, "to", j), f"unknown destination {target!r}")
+        _check_conditions(route, i, spec, schemas, problem, removed.get("feeds", set()))
+    return problems
+
+
+def _check_conditions(
+    route: RouteSpec,
+    index: int,
+    spec: RoutingSpec,
+    schemas: Mapping[str, type[BaseModel]],
+    problem: Any,
+    refused_feeds: set[str | int],
+) -> None:
+    def values(key: str) -> tuple[Scalar, ...]:
+        value = route.when[key]
+        return value if isinstance(value, tuple) else (value,)
+
+    route_schemas = [str(s) for s in values("schema")] if "schema" in route.when else None
+    for s in route_schemas or ():
+        if s not in schemas:
+            problem(("routes", index, "when", "schema"), f"unknown schema {s!r}")
+    if "feed" in route.when:
+        for f in values("feed"):
+            if f not in spec.feeds and f not in refused_feeds:
+                problem(("routes", index, "when", "feed"), f"unknown feed {f!r}")
+    visible = [schemas[s] for s in route_schemas or schemas if s in schemas]
+    for key in route.when:
+        if key.startswith("payload.") and visible:
+            parts = key.split(".")[1:]
+            if not any(_model_has_path(model, parts) for model in visible):
+                names = ", ".join(_schema_ids(schemas, visible))
+                problem(("routes", index, "when", key), f"no field {key!r} in {names}")
+
+
+def _schema_ids(
+    schemas: Mapping[str, type[BaseModel]], models: Iterable[type[BaseModel]]
+) -> list[str]:
+    wanted = set(models)
+    return [sid for sid, model in schemas.items() if model in wanted]
+
+
+def _model_has_path(model: type[BaseModel], parts: list[str]) -> bool:
+    field_info = model.model_fields.get(parts[0])
+    if field_info is None:
+        return False
+    if len(parts) == 1:
+        return True
+    return any(_model_has_path(sub, parts[1:]) for sub in _submodels(field_info.annotation))
+
+
+def _submodels(annotation: Any) -> Iterable[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in getattr(annotation, "__args__", ()):
+        yield from _submodels(arg)

@@ -1,0 +1,80 @@
+"""Fixtures shared by every tier: the real RabbitMQ, a unique namespace, a running gateway."""
+
+import itertools
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractChannel
+
+from gateway.config import Settings
+from tests.support.amqp import delete_topology
+from tests.support.gateway import serve
+
+AMQP_URL = os.environ.get("GATEWAY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+RUN_ID = uuid.uuid4().hex[:8]
+_sequence = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """The real RabbitMQ; the whole run stops with one clear line when it is unreachable."""
+    parsed = urlparse(AMQP_URL)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 5672
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        pytest.exit(
+            f"RabbitMQ is not reachable at {host}:{port} ({exc}); "
+            "start it with: rabbitmq-server -detached",
+            returncode=3,
+        )
+    return AMQP_URL
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace for exchanges and queues that no other test or run uses."""
+    return f"test.{RUN_ID}.{next(_sequence)}"
+
+
+@pytest.fixture
+def settings(amqp_url: str, namespace: str) -> Settings:
+    """Gateway settings pointing at the real RabbitMQ, in this test's namespace."""
+    return Settings(amqp_url=amqp_url, namespace=namespace, publish_timeout=5, retry_after=3)
+
+
+@pytest.fixture
+async def amqp_channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
+    """A channel of the test's own, to read what the gateway published."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        yield await connection.channel()
+
+
+@pytest.fixture
+async def start_gateway(amqp_url: str) -> AsyncIterator[Callable[..., Any]]:
+    """Start gateways with ``await start_gateway(settings, table=None)``; all are closed and
+    their queues and exchanges deleted after the test."""
+    started = []
+
+    async def start(settings: Settings, table: Any = None, *, wait_ready: bool = True) -> Any:
+        gateway, client = await serve(settings, table, wait_ready=wait_ready)
+        started.append((gateway, client))
+        return gateway, client
+
+    yield start
+    for gateway, client in reversed(started):
+        await client.close()
+        await delete_topology(amqp_url, gateway.broker.topology)
+
+
+@pytest.fixture
+async def gateway_client(start_gateway: Any, settings: Settings) -> Any:
+    """(gateway, HTTP client) for the repository's routing.yaml."""
+    return await start_gateway(settings)

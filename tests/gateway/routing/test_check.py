@@ -1,0 +1,136 @@
+"""routing.yaml is refused with file:line:key-path for every problem, before anything changes."""
+
+import pytest
+
+from adapters import ADAPTERS
+from gateway.errors import RoutingConfigError
+from gateway.routing import compile_routing_table
+from schemas import REGISTRY
+from tests.support import keys
+from tests.support.gateway import repository_table
+
+VALID = """\
+version: 1
+systems:
+  mvd.crime-registry:
+    title: Interior
+    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]
+feeds:
+  crime-reports:
+    from: [mvd.crime-registry]
+    adapter: mvd.crime_report
+    schema: crime_report/1
+routes:
+  - name: all-reports
+    when: {schema: crime_report/1}
+    to: [etergov.crime-reports]
+destinations:
+  etergov.crime-reports:
+    queue: {type: quorum}
+"""
+
+
+def problems(text: str, env=keys.ENV) -> list[str]:
+    """Every problem of a routing text, as the CLI prints them."""
+    with pytest.raises(RoutingConfigError) as caught:
+        compile_routing_table(text, "routing.yaml", schemas=REGISTRY, adapters=ADAPTERS, env=env)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_valid_table_compiles():
+    """The minimal valid table compiles with one route."""
+    table = compile_routing_table(
+        VALID, "routing.yaml", schemas=REGISTRY, adapters=ADAPTERS, env=keys.ENV
+    )
+    assert ["all-reports"] == [r.name for r in table.routes]
+
+
+def test_repository_routing_yaml_is_valid():
+    """The routing.yaml that ships with the gateway passes every check."""
+    assert {"crime-reports", "organizations"} <= set(repository_table().feeds)
+
+
+def test_unknown_key_is_refused_with_its_line():
+    """A key the schema does not know is named with file, line and key path."""
+    text = VALID.replace("    title: Interior\n", "    title: Interior\n    colour: red\n")
+    assert ["routing.yaml:5: systems.mvd.crime-registry.colour: unknown key"] == problems(text)
+
+
+def test_route_to_unknown_destination_is_refused():
+    """A route to a destination that does not exist is named with its line."""
+    text = VALID.replace("to: [etergov.crime-reports]", "to: [etergov.crime-report]")
+    assert ["routing.yaml:14: routes[0].to[0]: unknown destination 'etergov.crime-report'"] == (
+        problems(text)
+    )
+
+
+def test_feed_with_unknown_schema_is_refused():
+    """A feed whose schema is not in the registry is named, with the known ones listed."""
+    text = VALID.replace("schema: crime_report/1\nroutes", "schema: crime_report/7\nroutes")
+    found = problems(text)
+    assert found[0].startswith("routing.yaml:10: feeds.crime-reports.schema: unknown schema")
+    assert "crime_report/1" in found[0]
+
+
+def test_duplicate_route_name_is_refused():
+    """Two routes of one name: the second is named, pointing at the first."""
+    text = VALID.replace(
+        "destinations:",
+        "  - name: all-reports\n    to: [etergov.crime-reports]\ndestinations:",
+    )
+    assert [
+        "routing.yaml:15: routes[1].name: duplicate route name 'all-reports' (first at routes[0])"
+    ] == problems(text)
+
+
+def test_malformed_yaml_is_refused_with_its_line():
+    """A YAML syntax error is reported with the line where the parser stopped."""
+    text = VALID.replace("to: [etergov.crime-reports]", "to: [etergov.crime-reports")
+    [found] = problems(text)
+    assert found.startswith("routing.yaml:15: malformed YAML")
+
+
+def test_duplicate_yaml_key_is_refused():
+    """A key given twice in one mapping is an error, not a silent overwrite."""
+    text = VALID.replace("    adapter: mvd.crime_report\n", "    adapter: mvd.crime_report\n" * 2)
+    assert [
+        "routing.yaml:10: feeds.crime-reports.adapter: duplicate key (first defined on line 9)"
+    ] == problems(text)
+
+
+def test_api_key_written_in_clear_is_refused():
+    """An API key must be a ${VARIABLE}; a literal key is refused."""
+    text = VALID.replace('"${MVD_CRIME_REGISTRY_KEY}"', '"a-literal-key-of-20-chars"')
+    [found] = problems(text)
+    assert "never write a key in clear" in found
+
+
+def test_missing_environment_variable_is_named():
+    """A ${VARIABLE} that is not set is named."""
+    [found] = problems(VALID, env={})
+    assert found == (
+        "routing.yaml:5: systems.mvd.crime-registry.api_keys[0]: "
+        "environment variable MVD_CRIME_REGISTRY_KEY is not set"
+    )
+
+
+def test_condition_on_a_field_the_schema_lacks_is_refused():
+    """payload.<field> must exist in the schema the route looks at (typos are caught)."""
+    text = VALID.replace("{schema: crime_report/1}", "{schema: crime_report/1, payload.severty: x}")
+    [found] = problems(text)
+    assert found.startswith("routing.yaml:13: routes[0].when.payload.severty: no field")
+
+
+def test_adapter_of_another_schema_is_refused():
+    """A feed's adapter must produce the feed's schema."""
+    text = VALID.replace("adapter: mvd.crime_report", "adapter: soliq.organization")
+    [found] = problems(text)
+    assert "produces organization/1, but the feed declares crime_report/1" in found
+
+
+def test_every_problem_is_reported_in_one_run():
+    """Problems of several kinds are all listed, not just the first."""
+    text = VALID.replace("    title: Interior\n", "    title: Interior\n    colour: red\n").replace(
+        "to: [etergov.crime-reports]", "to: [nowhere]"
+    )
+    assert 2 == len(problems(text))

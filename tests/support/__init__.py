@@ -1,0 +1,1 @@
+"""Shared test helpers: test keys, a gateway on loopback, reading queues, a cuttable proxy."""

@@ -1,0 +1,38 @@
+"""A gateway serving the repository's routing.yaml on loopback, with a unique namespace."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters import ADAPTERS
+from gateway.config import Settings
+from gateway.http import make_app
+from gateway.routing import RoutingTable, compile_routing_table
+from gateway.runtime import Gateway
+from schemas import REGISTRY
+from tests.support import keys
+from tests.support.records import ROUTING_YAML
+
+
+def repository_table(env: Mapping[str, str] = keys.ENV) -> RoutingTable:
+    """The repository's routing.yaml, compiled with the test keys."""
+    return compile_routing_table(
+        ROUTING_YAML.read_text(encoding="utf-8"),
+        str(ROUTING_YAML),
+        schemas=REGISTRY,
+        adapters=ADAPTERS,
+        env=env,
+    )
+
+
+async def serve(
+    settings: Settings, table: RoutingTable | None = None, *, wait_ready: bool = True
+) -> tuple[Gateway, TestClient[Any, Any]]:
+    """Start a gateway and an HTTP client for it (the caller closes the client)."""
+    gateway = Gateway(settings, table or repository_table(), adapters=ADAPTERS, schemas=REGISTRY)
+    client: TestClient[Any, Any] = TestClient(TestServer(make_app(gateway)))
+    await client.start_server()
+    if wait_ready:
+        await gateway.broker.wait_ready(15)
+    return gateway, client
