@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,11 @@ class MappingAdapter:
         self._name = name
         self._schema_id = schema_id
         self._fields = tuple(fields)
+        # (native path, canonical path, converter), paths split once here, not per record
+        self._plan = tuple(
+            (tuple(f.native.split(".")), tuple(f.canonical.split(".")), f.canonical, f)
+            for f in fields
+        )
         self._native_leaves = {f.native for f in fields}
         self._native_branches = {
             ".".join(f.native.split(".")[:i])
@@ -60,23 +65,26 @@ class MappingAdapter:
 
     def to_canonical(self, native: Any) -> dict[str, Any]:
         """Map one native record to a canonical dict."""
-        if not isinstance(native, Mapping):
+        if not isinstance(native, dict):
             raise MappingError(
                 [FieldProblem("", f"a record must be a JSON object, not {_json_type(native)}")]
             )
         problems = self._unknown_fields(native, "")
         canonical: dict[str, Any] = {}
-        for field in self._fields:
-            found, value = _get(native, field.native)
-            if not found:
-                continue
+        for native_path, canonical_path, canonical_name, field in self._plan:
+            value: Any = native
+            try:
+                for part in native_path:
+                    value = value[part]
+            except (KeyError, TypeError, IndexError):
+                continue  # absent: the canonical schema says whether it was required
             if field.convert is not None and value is not None:
                 try:
                     value = field.convert(value)
                 except (ValueError, TypeError) as exc:
-                    problems.append(FieldProblem(field.native, str(exc), field.canonical))
+                    problems.append(FieldProblem(field.native, str(exc), canonical_name))
                     continue
-            _set(canonical, field.canonical, value)
+            _set(canonical, canonical_path, value)
         if problems:
             raise MappingError(problems, canonical)
         return canonical
@@ -98,13 +106,13 @@ class MappingAdapter:
                 )
         return format_path(parts)
 
-    def _unknown_fields(self, native: Mapping[str, Any], prefix: str) -> list[FieldProblem]:
+    def _unknown_fields(self, native: dict[str, Any], prefix: str) -> list[FieldProblem]:
         problems = []
         for key, value in native.items():
-            path = f"{prefix}{key}"
+            path = prefix + key if prefix else key
             if path in self._native_leaves:
                 continue
-            if path in self._native_branches and isinstance(value, Mapping):
+            if path in self._native_branches and isinstance(value, dict):
                 problems += self._unknown_fields(value, path + ".")
             elif path in self._native_branches and value is None:
                 continue
@@ -125,25 +133,15 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _get(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
-    node: Any = record
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def _set(record: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
+def _set(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node = record
-    for part in parts[:-1]:
+    for part in path[:-1]:
         node = node.setdefault(part, {})
-    existing = node.get(parts[-1])
+    existing = node.get(path[-1])
     if isinstance(existing, dict) and isinstance(value, dict):
         existing.update(value)  # e.g. a converter's full name beside an already mapped PINFL
     else:
-        node[parts[-1]] = value
+        node[path[-1]] = value
 
 
 class CanonicalAdapter:
@@ -165,7 +163,7 @@ class CanonicalAdapter:
 
     def to_canonical(self, native: Any) -> dict[str, Any]:
         """The record itself, once it is known to be a JSON object."""
-        if not isinstance(native, Mapping):
+        if not isinstance(native, dict):
             raise MappingError(
                 [FieldProblem("", f"a record must be a JSON object, not {_json_type(native)}")]
             )

@@ -52,6 +52,9 @@ class Redactor:
         digest = hmac.new(self._key, pinfl.encode("ascii"), hashlib.sha256).hexdigest()
         return f"pinfl:{digest[:12]}"
 
+    def _hash_match(self, match: re.Match[str]) -> str:
+        return self.pinfl_hash(match.group(0))
+
     def __call__(
         self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
@@ -60,12 +63,17 @@ class Redactor:
         return event_dict
 
     def _redact(self, key: str, value: Any) -> Any:
-        if key in PERSONAL_KEYS and value is not None:
+        if value is None:
+            return None
+        if key in PERSONAL_KEYS:
             return MASK
-        if isinstance(value, str):
-            return _PINFL.sub(lambda m: self.pinfl_hash(m.group(0)), value)
-        if isinstance(value, int) and not isinstance(value, bool) and _PINFL.fullmatch(str(value)):
-            return self.pinfl_hash(str(value))
+        kind = type(value)
+        if kind is str:
+            return _PINFL.sub(self._hash_match, value) if _PINFL.search(value) else value
+        if kind is int:
+            return self.pinfl_hash(str(value)) if _PINFL.fullmatch(str(value)) else value
+        if kind is float or kind is bool:
+            return value
         if isinstance(value, Mapping):
             return {k: self._redact(str(k), v) for k, v in value.items()}
         if isinstance(value, list | tuple):

@@ -10,7 +10,6 @@ publish()   publish every message to every destination concurrently and wait for
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 import uuid
@@ -23,8 +22,8 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from adapters.base import FieldProblem, InboundAdapter, MappingError, format_path
-from gateway.broker import Broker
-from gateway.errors import GatewayError, InternalError, SchemaViolationError
+from gateway.broker import Broker, OutgoingMessage
+from gateway.errors import GatewayError, SchemaViolationError
 from gateway.metrics import Metrics
 from gateway.routing import FeedSpec, MatchContext, RoutingTable
 from schemas import Envelope
@@ -50,6 +49,7 @@ class PreparedMessage:
     envelope: Envelope
     body: bytes
     destinations: tuple[str, ...]
+    headers: Mapping[str, str]
 
 
 @dataclass(slots=True)
@@ -115,7 +115,7 @@ class IngestPipeline:
                 invalid.append({"index": index, "problems": [p.as_dict() for p in exc.problems]})
                 continue
             body = orjson.dumps(payload)
-            envelope = Envelope(
+            envelope = Envelope.model_construct(  # every value below is already checked
                 message_id=str(uuid.uuid4()),
                 correlation_id=request.correlation_id,
                 client=request.client,
@@ -127,7 +127,9 @@ class IngestPipeline:
                 payload_sha256=hashlib.sha256(body).hexdigest(),
             )
             ctx = MatchContext(feed.schema_id, request.feed, request.client, payload)
-            prepared.append(PreparedMessage(index, envelope, body, table.route(ctx)))
+            prepared.append(
+                PreparedMessage(index, envelope, body, table.route(ctx), envelope.amqp_headers())
+            )
         if invalid:
             count = len(request.records)
             self._metrics.records.labels(request.feed, "rejected").inc(count)
@@ -139,45 +141,56 @@ class IngestPipeline:
         return prepared
 
     async def publish(self, messages: Sequence[PreparedMessage]) -> PublishOutcome:
-        """Publish every record concurrently; report per record what the broker confirmed."""
-        results = await asyncio.gather(
-            *(self._publish_copies(m) for m in messages), return_exceptions=True
-        )
+        """Publish every record's copies; report per record what the broker confirmed.
+
+        Copies go in rounds: the first destination of every record at once, then the second,
+        and so on. Within a round message ids are unique, which the broker layer needs to tell
+        which publish an unroutable message came back from.
+        """
+        errors: dict[int, GatewayError] = {}
+        rounds = max((len(m.destinations) for m in messages), default=0)
+        for k in range(rounds):
+            batch = [m for m in messages if len(m.destinations) > k and m.index not in errors]
+            started = time.perf_counter()
+            results = await self._broker.publish_many(
+                [_outgoing(m, m.destinations[k]) for m in batch]
+            )
+            elapsed = time.perf_counter() - started
+            for message, result in zip(batch, results, strict=True):
+                if result is None:
+                    self._metrics.publish_seconds.observe(elapsed)
+                else:
+                    errors[message.index] = result
         outcome = PublishOutcome(receipts=[])
-        for message, error in zip(messages, results, strict=True):
+        for message in messages:
+            error = errors.get(message.index)
             if error is None:
-                status, text = "accepted", None
                 outcome.accepted.append(message.envelope.message_id)
-            else:
-                status, text = "failed", _describe(error)
-                if outcome.failure is None:
-                    outcome.failure = _as_gateway_error(error)
+            elif outcome.failure is None:
+                outcome.failure = error
             outcome.receipts.append(
                 RecordReceipt(
-                    message.index, message.envelope.message_id, status, message.destinations, text
+                    message.index,
+                    message.envelope.message_id,
+                    "accepted" if error is None else "failed",
+                    message.destinations,
+                    None if error is None else error.message,
                 )
             )
         return outcome
 
-    async def _publish_copies(self, message: PreparedMessage) -> None:
-        # One copy after the other: the copies share a message id, and a returned (unroutable)
-        # message is matched to its publish by message id, so they must not be in flight at once.
-        for destination in message.destinations:
-            await self._publish_one(message, destination)
 
-    async def _publish_one(self, message: PreparedMessage, destination: str) -> None:
-        started = time.perf_counter()
-        envelope = message.envelope
-        await self._broker.publish(
-            destination,
-            message.body,
-            message_id=envelope.message_id,
-            correlation_id=envelope.correlation_id,
-            headers=envelope.amqp_headers(),
-            schema_id=envelope.schema_id,
-            timestamp=envelope.received_at,
-        )
-        self._metrics.publish_seconds.observe(time.perf_counter() - started)
+def _outgoing(message: PreparedMessage, destination: str) -> OutgoingMessage:
+    envelope = message.envelope
+    return OutgoingMessage(
+        destination=destination,
+        body=message.body,
+        message_id=envelope.message_id,
+        correlation_id=envelope.correlation_id,
+        headers=message.headers,
+        schema_id=envelope.schema_id,
+        timestamp=envelope.received_at,
+    )
 
 
 def canonicalize(adapter: InboundAdapter, model: type[BaseModel], native: Any) -> dict[str, Any]:
@@ -211,13 +224,3 @@ def _message(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown field"
     return str(error["msg"])
-
-
-def _describe(error: BaseException) -> str:
-    return error.message if isinstance(error, GatewayError) else f"{type(error).__name__}: {error}"
-
-
-def _as_gateway_error(error: BaseException) -> GatewayError:
-    if isinstance(error, GatewayError):
-        return error
-    return InternalError(f"publishing failed unexpectedly: {type(error).__name__}")

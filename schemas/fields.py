@@ -5,6 +5,7 @@ Every check raises :class:`pydantic_core.PydanticCustomError` with a stable erro
 "Today" and "now" are Tashkent time, read through :func:`now` (tests monkeypatch it).
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -163,6 +164,7 @@ _APOSTROPHES: Final = frozenset("'ʻʼ’`")
 _NAME_SEPARATORS: Final = frozenset(" -") | _APOSTROPHES
 
 
+@functools.lru_cache(maxsize=4096)
 def _letter_script(char: str) -> str | None:
     """Return "Latin" or "Cyrillic" for a letter of that script, else None."""
     if not char.isalpha():

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from gateway.broker.topology import Topology
 from gateway.errors import BrokerUnavailableError, PublishFailedError
 
 log = structlog.get_logger("gateway.broker")
+APP_ID = "e-integratsiya"
 
 _BROKER_FAILURES = (
     aiormq.exceptions.AMQPError,
@@ -27,6 +29,33 @@ _BROKER_FAILURES = (
     OSError,
     RuntimeError,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message for one destination: canonical body plus the envelope's AMQP fields."""
+
+    destination: str
+    body: bytes
+    message_id: str
+    correlation_id: str
+    headers: Mapping[str, str]
+    schema_id: str
+    timestamp: datetime
+
+
+def _properties(message: OutgoingMessage) -> aiormq.spec.Basic.Properties:
+    return aiormq.spec.Basic.Properties(
+        content_type="application/json",
+        content_encoding="utf-8",
+        headers=dict(message.headers),
+        delivery_mode=2,  # persistent
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        timestamp=message.timestamp,
+        message_type=message.schema_id,
+        app_id=APP_ID,
+    )
 
 
 class Broker:
@@ -53,7 +82,6 @@ class Broker:
         self._retry_after = retry_after
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
-        self._ingress: AbstractRobustExchange | None = None
         self._starter: asyncio.Task[None] | None = None
         self._link_up = False  # the connection is open (robust: restored after an outage)
         self._channel_up = False  # the publishing channel is open, its topology restored
@@ -151,7 +179,6 @@ class Broker:
         channel.close_callbacks.add(self._on_channel_close)
         channel.reopen_callbacks.add(self._on_channel_reopen)
         self._channel = channel
-        self._ingress = exchanges[self._topology.ingress]
 
     def _on_close(self, _sender: Any, exc: BaseException | None = None) -> None:
         self._problem = "connection to RabbitMQ lost; reconnecting"
@@ -171,61 +198,77 @@ class Broker:
     def _on_channel_reopen(self, _sender: Any) -> None:
         self._set_state(channel=True)
 
-    async def publish(
-        self,
-        destination: str,
-        body: bytes,
-        *,
-        message_id: str,
-        correlation_id: str,
-        headers: Mapping[str, str],
-        schema_id: str,
-        timestamp: datetime,
-    ) -> None:
-        """Publish one persistent message to a destination; return once the broker confirmed.
+    async def publish(self, message: OutgoingMessage) -> None:
+        """Publish one message; return once the broker confirmed it, else raise (see below)."""
+        [error] = await self.publish_many([message])
+        if error is not None:
+            raise error
 
-        Raises BrokerUnavailableError when not connected or not confirmed in time, and
-        PublishFailedError when the broker nacks it or cannot route it to a queue.
+    async def publish_many(
+        self, messages: Sequence[OutgoingMessage]
+    ) -> list[BrokerUnavailableError | None]:
+        """Publish persistent, mandatory messages concurrently under one deadline.
+
+        Returns, per message, None once the broker confirmed it, or the error: a
+        PublishFailedError when the broker nacked it or could not route it to a queue, a
+        BrokerUnavailableError when not connected or not confirmed in time. Message ids must be
+        unique within one call: a returned message is matched to its publish by message id.
         """
-        exchange = self._ingress
-        if exchange is None or not self.ready:
-            raise BrokerUnavailableError(
-                f"the message broker is unavailable: {self.problem}", retry_after=self._retry_after
-            )
-        message = aio_pika.Message(
-            body,
-            headers=dict(headers),
-            content_type="application/json",
-            content_encoding="utf-8",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=message_id,
-            correlation_id=correlation_id,
-            timestamp=timestamp,
-            type=schema_id,
-            app_id="e-integratsiya",
-        )
+        if not messages:
+            return []
+        channel = self._channel
+        if channel is None or not self.ready:
+            error = self._unavailable(f"the message broker is unavailable: {self.problem}")
+            return [error] * len(messages)
         try:
-            async with asyncio.timeout(self._publish_timeout):
-                await exchange.publish(message, destination, mandatory=True)
-        except aiormq.exceptions.PublishError as exc:
-            raise PublishFailedError(
-                f"RabbitMQ could not route the message to destination {destination!r}",
-                retry_after=self._retry_after,
-            ) from exc
-        except aiormq.exceptions.DeliveryError as exc:
-            raise PublishFailedError(
-                f"RabbitMQ refused the message for destination {destination!r}",
-                retry_after=self._retry_after,
-            ) from exc
-        except TimeoutError as exc:
-            raise BrokerUnavailableError(
-                f"RabbitMQ did not confirm within {self._publish_timeout:g}s",
-                retry_after=self._retry_after,
-            ) from exc
+            underlay = await channel.get_underlay_channel()
         except _BROKER_FAILURES as exc:
-            raise BrokerUnavailableError(
-                f"the message broker is unavailable: {exc!s}", retry_after=self._retry_after
-            ) from exc
+            error = self._unavailable(f"the message broker is unavailable: {exc!s}")
+            return [error] * len(messages)
+        tasks = [
+            asyncio.ensure_future(
+                underlay.basic_publish(
+                    m.body,
+                    exchange=self._topology.ingress,
+                    routing_key=m.destination,
+                    properties=_properties(m),
+                    mandatory=True,
+                )
+            )
+            for m in messages
+        ]
+        _, pending = await asyncio.wait(tasks, timeout=self._publish_timeout)
+        for task in pending:
+            task.cancel()
+        return [
+            self._outcome(task, message, task in pending)
+            for task, message in zip(tasks, messages, strict=True)
+        ]
+
+    def _outcome(
+        self, task: asyncio.Future[Any], message: OutgoingMessage, timed_out: bool
+    ) -> BrokerUnavailableError | None:
+        if timed_out:
+            return self._unavailable(f"RabbitMQ did not confirm within {self._publish_timeout:g}s")
+        exc = task.exception()
+        if exc is None:
+            return None
+        if isinstance(exc, aiormq.exceptions.PublishError):
+            return PublishFailedError(
+                f"RabbitMQ could not route the message to destination {message.destination!r}",
+                retry_after=self._retry_after,
+            )
+        if isinstance(exc, aiormq.exceptions.DeliveryError):
+            return PublishFailedError(
+                f"RabbitMQ refused the message for destination {message.destination!r}",
+                retry_after=self._retry_after,
+            )
+        if isinstance(exc, _BROKER_FAILURES):
+            return self._unavailable(f"the message broker is unavailable: {exc!s}")
+        raise exc  # not a broker failure: a bug, for the caller's error handling
+
+    def _unavailable(self, message: str) -> BrokerUnavailableError:
+        return BrokerUnavailableError(message, retry_after=self._retry_after)
 
     async def aclose(self) -> None:
         """Stop connecting and close the connection; calling it twice is harmless."""
