@@ -87,6 +87,7 @@ class Broker:
         self._channel_up = False  # the publishing channel is open, its topology restored
         self._ready = asyncio.Event()
         self._problem = "not started"
+        self._closing = False
 
     @property
     def topology(self) -> Topology:
@@ -181,9 +182,10 @@ class Broker:
         self._channel = channel
 
     def _on_close(self, _sender: Any, exc: BaseException | None = None) -> None:
-        self._problem = "connection to RabbitMQ lost; reconnecting"
         self._set_state(link=False)
-        log.warning("broker.disconnected", error=str(exc) if exc else None)
+        if not self._closing:
+            self._problem = "connection to RabbitMQ lost; reconnecting"
+            log.warning("broker.disconnected", error=str(exc) or type(exc).__name__)
 
     def _on_reconnect(self, _sender: Any) -> None:
         self._set_state(link=True)
@@ -192,8 +194,8 @@ class Broker:
     def _on_channel_close(self, _sender: Any, exc: BaseException | None = None) -> None:
         self._problem = "publishing channel closed; reopening"
         self._set_state(channel=False)
-        if self._link_up:
-            log.warning("broker.channel_closed", error=str(exc) if exc else None)
+        if self._link_up and not self._closing:
+            log.warning("broker.channel_closed", error=str(exc) or type(exc).__name__)
 
     def _on_channel_reopen(self, _sender: Any) -> None:
         self._set_state(channel=True)
@@ -272,6 +274,7 @@ class Broker:
 
     async def aclose(self) -> None:
         """Stop connecting and close the connection; calling it twice is harmless."""
+        self._closing = True
         if self._starter is not None:
             self._starter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
