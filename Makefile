@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/gateway run --routing routing.yaml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -227,34 +227,47 @@ class Broker:
         except _BROKER_FAILURES as exc:
             error = self._unavailable(f"the message broker is unavailable: {exc!s}")
             return [error] * len(messages)
-        tasks = [
-            asyncio.ensure_future(
-                underlay.basic_publish(
-                    m.body,
-                    exchange=self._topology.ingress,
-                    routing_key=m.destination,
-                    properties=_properties(m),
-                    mandatory=True,
-                )
-            )
-            for m in messages
-        ]
+        if len(messages) == 1:  # the common case: no task, no wait set
+            message = messages[0]
+            try:
+                async with asyncio.timeout(self._publish_timeout):
+                    await self._send(underlay, message)
+            except TimeoutError:
+                return [self._failure(None, message)]
+            except Exception as exc:
+                return [self._failure(exc, message)]
+            return [None]
+        tasks = [asyncio.ensure_future(self._send(underlay, m)) for m in messages]
         _, pending = await asyncio.wait(tasks, timeout=self._publish_timeout)
         for task in pending:
             task.cancel()
-        return [
-            self._outcome(task, message, task in pending)
-            for task, message in zip(tasks, messages, strict=True)
-        ]
+        results: list[BrokerUnavailableError | None] = []
+        for task, message in zip(tasks, messages, strict=True):
+            if task in pending:
+                results.append(self._failure(None, message))
+            else:
+                error = task.exception()
+                results.append(None if error is None else self._failure(error, message))
+        return results
 
-    def _outcome(
-        self, task: asyncio.Future[Any], message: OutgoingMessage, timed_out: bool
-    ) -> BrokerUnavailableError | None:
-        if timed_out:
-            return self._unavailable(f"RabbitMQ did not confirm within {self._publish_timeout:g}s")
-        exc = task.exception()
+    def _send(self, underlay: aiormq.abc.AbstractChannel, message: OutgoingMessage) -> Any:
+        return underlay.basic_publish(
+            message.body,
+            exchange=self._topology.ingress,
+            routing_key=message.destination,
+            properties=_properties(message),
+            mandatory=True,
+        )
+
+    def _failure(
+        self, exc: BaseException | None, message: OutgoingMessage
+    ) -> BrokerUnavailableError:
+        """The error for a publish that raised ``exc``, or that timed out when it is None.
+
+        An exception that is no broker failure is a bug: it is raised, not translated.
+        """
         if exc is None:
-            return None
+            return self._unavailable(f"RabbitMQ did not confirm within {self._publish_timeout:g}s")
         if isinstance(exc, aiormq.exceptions.PublishError):
             return PublishFailedError(
                 f"RabbitMQ could not route the message to destination {message.destination!r}",
@@ -267,7 +280,7 @@ class Broker:
             )
         if isinstance(exc, _BROKER_FAILURES):
             return self._unavailable(f"the message broker is unavailable: {exc!s}")
-        raise exc  # not a broker failure: a bug, for the caller's error handling
+        raise exc
 
     def _unavailable(self, message: str) -> BrokerUnavailableError:
         return BrokerUnavailableError(message, retry_after=self._retry_after)

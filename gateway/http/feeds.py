@@ -96,8 +96,10 @@ async def read_body(request: web.Request, limit: int, content_type: str) -> byte
     if request.charset not in (None, "utf-8", "UTF-8"):
         raise UnsupportedMediaTypeError(f"expected charset utf-8, got {request.charset}")
     too_large = PayloadTooLargeError(f"the body exceeds the limit of {limit} bytes")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise too_large
+        return await request.read()  # exactly Content-Length bytes, within client_max_size
     chunks, size = [], 0
     async for chunk in request.content.iter_chunked(64 * 1024):
         size += len(chunk)
