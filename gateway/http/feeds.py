@@ -40,8 +40,9 @@ async def push_feed(request: web.Request) -> web.Response:
     access.user_id = optional_header(request, "X-User-Id")
     access.issue = optional_header(request, "X-Issue")
 
-    data = parse_json(await read_body(request, gateway.settings.max_body_bytes, "application/json"))
-    access.bytes_in = request.content_length or 0
+    body = await read_body(request, gateway.settings.max_body_bytes, "application/json")
+    access.bytes_in = len(body)
+    data = parse_json(body)
     records = data if isinstance(data, list) else [data]
     if isinstance(data, list) and not data:
         raise BadRequestError("the batch is empty", code="client.empty_batch")
@@ -78,13 +79,13 @@ async def push_feed(request: web.Request) -> web.Response:
         access.outcome = "partial" if accepted else "error"
         raise error
     receipts = [r.as_dict() for r in outcome.receipts]
-    body: dict[str, Any]
+    answer: dict[str, Any]
     if isinstance(data, list):
-        body = {"status": "accepted", "count": len(receipts), "records": receipts}
+        answer = {"status": "accepted", "count": len(receipts), "records": receipts}
     else:
-        body = {k: v for k, v in receipts[0].items() if k != "index"}
-    body["correlation_id"] = access.correlation_id
-    return web.Response(body=orjson.dumps(body), status=202, content_type="application/json")
+        answer = {k: v for k, v in receipts[0].items() if k != "index"}
+    answer["correlation_id"] = access.correlation_id
+    return web.Response(body=orjson.dumps(answer), status=202, content_type="application/json")
 
 
 async def read_body(request: web.Request, limit: int, content_type: str) -> bytes:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from adapters.base import format_path
 from gateway.errors import ConfigProblem
 
 KeyPath = tuple[str | int, ...]
@@ -32,17 +33,6 @@ class YamlDocument:
     def problem(self, path: KeyPath, message: str) -> ConfigProblem:
         """A problem located at ``path`` in this document."""
         return ConfigProblem(self.file, self.line_of(path), format_path(path), message)
-
-
-def format_path(path: KeyPath) -> str:
-    """``("routes", 0, "to", 1)`` → ``routes[0].to[1]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[ConfigProblem]]:
