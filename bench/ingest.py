@@ -36,7 +36,7 @@ from bench._load import (
     raw_ceiling,
     server,
 )
-from gateway.pipeline import canonicalize
+from gateway.ingest import canonicalize
 from schemas import REGISTRY
 
 AMQP_URL = os.environ.get("GATEWAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="request body limit")
     publish_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a confirm")
     retry_after: int = Field(default=5, ge=1, description="Retry-After seconds on a 503")
+    shutdown_timeout: float = Field(
+        default=25.0, gt=0, description="seconds in-flight deliveries get to finish on SIGTERM"
+    )
+    dedup_backend: Literal["sqlite", "redis"] = Field(
+        default="sqlite", description="idempotency store: sqlite (one host) or redis (shared)"
+    )
+    dedup_sqlite_path: str = Field(default="var/dedup.sqlite3", description="SQLite store file")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for dedup")
+    redis_prefix: str = Field(default="eint", description="prefix of every Redis key written")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     redaction_key: str = Field(

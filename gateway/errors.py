@@ -12,15 +12,21 @@ a :class:`TransientError` may succeed if tried again later, a :class:`PermanentE
     │   ├── AuthenticationError          401 client.unauthenticated
     │   ├── AccessDeniedError            403 client.access_denied
     │   ├── NotFoundError                404 client.unknown_feed, client.not_found
+    │   ├── ConflictError                409 client.duplicate_in_progress
     │   ├── PayloadTooLargeError         413 client.payload_too_large
     │   ├── UnsupportedMediaTypeError    415 client.unsupported_media_type
     │   └── SchemaViolationError         422 client.schema_violation
     └── ServerError                      gateway.*
         ├── InternalError                500 gateway.internal (PermanentError)
-        └── BrokerUnavailableError       503 gateway.broker_unavailable (TransientError)
-            └── PublishFailedError       503 gateway.publish_failed
+        ├── BrokerUnavailableError       503 gateway.broker_unavailable (TransientError)
+        │   └── PublishFailedError       503 gateway.publish_failed
+        └── DedupUnavailableError        503 gateway.dedup_unavailable (TransientError)
 
     RoutingConfigError                   routing.yaml refused: every problem with file:line:path
+
+    DeliveryError                        a delivery worker could not hand a message over
+    ├── TransientDeliveryError           timeout, connection error, 408, 429, 5xx: retried
+    └── PermanentDeliveryError           other 4xx, a rejection: dead-lettered at once
 
 Library exceptions (aio-pika, orjson, pydantic, ...) are translated at the boundary where they
 arise, most specific first, with ``raise ... from exc``.
@@ -104,6 +110,17 @@ class NotFoundError(ClientError):
     default_code = "client.not_found"
 
 
+class ConflictError(ClientError):
+    """The same record is being accepted by another request right now; send it again."""
+
+    status = 409
+    default_code = "client.duplicate_in_progress"
+
+    def __init__(self, message: str, *, retry_after: int = 1, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+
+
 class PayloadTooLargeError(ClientError):
     """The body (or the batch) exceeds the configured limit."""
 
@@ -152,6 +169,41 @@ class PublishFailedError(BrokerUnavailableError):
     """The broker refused (nacked) or returned (unroutable) a message."""
 
     default_code = "gateway.publish_failed"
+
+
+class DedupUnavailableError(ServerError, TransientError):
+    """The idempotency store (SQLite or Redis) cannot be reached or does not answer in time."""
+
+    status = 503
+    default_code = "gateway.dedup_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class DeliveryError(Exception):
+    """A delivery to a receiving system failed; ``status`` is the HTTP status if there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientDeliveryError(DeliveryError, TransientError):
+    """Worth trying again: in-process first, then on the broker's retry ladder."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError, PermanentError):
+    """The receiver refused the message; trying again would not help."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,26 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "gateway_deliveries",
+            "Messages handled by delivery workers, by destination and outcome "
+            "(delivered, duplicate, retried, dead_lettered)",
+            ["destination", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_seconds = Histogram(
+            "gateway_delivery_seconds",
+            "Time to deliver one message to the receiving system (all in-process tries)",
+            ["destination"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.dedup_hits = Counter(
+            "gateway_dedup_hits",
+            "Duplicates caught, by where (ingest feed or delivery destination)",
+            ["scope"],
+            registry=self.registry,
+        )
         self.broker_connected = Gauge(
             "gateway_broker_connected",
             "1 while connected to RabbitMQ with the topology declared, else 0",

@@ -1,22 +1,34 @@
-"""The Gateway: the one object that owns the routing table, broker, metrics and pipeline."""
+"""The Gateway: the one object that owns the routing table, broker, stores, workers, pipeline."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import structlog
 from pydantic import BaseModel
 
 from adapters.base import InboundAdapter
+from adapters.outbound import OutboundAdapter
 from gateway.broker import Broker, topology_for
 from gateway.config import Settings
+from gateway.dedup import IdempotencyStore, open_store
+from gateway.delivery import DeliveryWorker
+from gateway.ingest import IngestDeduplicator, IngestPipeline
 from gateway.metrics import Metrics
-from gateway.pipeline import IngestPipeline
-from gateway.routing import RoutingTable
+from gateway.routing import DeliverySpec, RoutingTable
+
+log = structlog.get_logger("gateway")
+DelivererFactory = Callable[[DeliverySpec], OutboundAdapter]
 
 
 class Gateway:
-    """Opens its parts in order and closes them in reverse; ``aclose()`` twice is harmless."""
+    """Opens its parts in order and closes them in reverse; ``aclose()`` twice is harmless.
+
+    ``deliverers`` builds the outbound adapter of each destination that has ``deliver:``;
+    with ``run_workers=False`` the gateway only ingests (workers run elsewhere).
+    """
 
     def __init__(
         self,
@@ -25,6 +37,9 @@ class Gateway:
         *,
         adapters: Mapping[str, InboundAdapter],
         schemas: Mapping[str, type[BaseModel]],
+        deliverers: DelivererFactory | None = None,
+        run_workers: bool = True,
+        store: IdempotencyStore | None = None,
     ) -> None:
         self.settings = settings
         self._table = table
@@ -37,6 +52,15 @@ class Gateway:
         )
         self.metrics.watch_broker(lambda: self.broker.ready)
         self.pipeline = IngestPipeline(self.broker, adapters, schemas, self.metrics)
+        self._owns_store = store is None
+        self.store = store if store is not None else _open_store_if_needed(settings, table)
+        self.dedup = (
+            IngestDeduplicator(self.store, self.metrics, wait_s=settings.publish_timeout)
+            if self.store is not None
+            else None
+        )
+        self.workers = _workers(self, deliverers) if run_workers else []
+        self._workers_task: asyncio.Task[None] | None = None
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -45,9 +69,40 @@ class Gateway:
         return self._table
 
     async def start(self) -> None:
-        """Start connecting to the broker (in the background)."""
+        """Connect to the broker (in the background) and start the workers once it is ready."""
+        if self.store is not None and self._owns_store:
+            self._stack.push_async_callback(self.store.aclose)
         await self.broker.start()
         self._stack.push_async_callback(self.broker.aclose)
+        if self.workers:
+            self._workers_task = asyncio.create_task(self._start_workers(), name="workers")
+            self._stack.push_async_callback(self._stop_workers)
+
+    async def _start_workers(self) -> None:
+        while True:
+            try:
+                await self.broker.wait_ready(3600)
+                break
+            except Exception:  # not ready within the hour: keep waiting
+                continue
+        for worker in self.workers:
+            await worker.start(self.broker.connection)
+
+    async def wait_workers(self, timeout: float) -> None:
+        """Wait until every worker consumes (raise TimeoutError after ``timeout``)."""
+        if self._workers_task is not None:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._workers_task)
+
+    async def _stop_workers(self) -> None:
+        if self._workers_task is not None and not self._workers_task.done():
+            self._workers_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._workers_task
+        await asyncio.gather(
+            *(w.stop(self.settings.shutdown_timeout) for w in self.workers),
+            return_exceptions=True,
+        )
 
     async def aclose(self) -> None:
         """Close everything that start() opened, in reverse order."""
@@ -55,7 +110,45 @@ class Gateway:
 
     def readiness(self) -> dict[str, str | None]:
         """Check name → None when fine, else what is wrong."""
-        return {
+        checks: dict[str, str | None] = {
             "routing": None if self._table.feeds else "the routing table declares no feeds",
             "broker": self.broker.problem,
         }
+        if self.workers:
+            stopped = [w.destination for w in self.workers if not w.running]
+            checks["consumers"] = f"not consuming: {', '.join(stopped)}" if stopped else None
+        return checks
+
+
+def _open_store_if_needed(settings: Settings, table: RoutingTable) -> IdempotencyStore | None:
+    needed = any(f.dedup for f in table.feeds.values()) or any(
+        d.dedup and d.deliver for d in table.destinations.values()
+    )
+    if not needed:
+        return None
+    return open_store(
+        settings.dedup_backend,
+        sqlite_path=settings.dedup_sqlite_path,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+    )
+
+
+def _workers(gateway: Gateway, deliverers: DelivererFactory | None) -> list[DeliveryWorker]:
+    workers = []
+    for name, spec in gateway.table.destinations.items():
+        if spec.deliver is None:
+            continue
+        if deliverers is None:
+            raise ValueError(f"destination {name!r} delivers, but no deliverer factory was given")
+        workers.append(
+            DeliveryWorker(
+                name,
+                spec,
+                gateway.broker.topology,
+                deliverers(spec.deliver),
+                store=gateway.store,
+                metrics=gateway.metrics,
+            )
+        )
+    return workers

@@ -63,8 +63,10 @@ async def start_gateway(amqp_url: str) -> AsyncIterator[Callable[..., Any]]:
     their queues and exchanges deleted after the test."""
     started = []
 
-    async def start(settings: Settings, table: Any = None, *, wait_ready: bool = True) -> Any:
-        gateway, client = await serve(settings, table, wait_ready=wait_ready)
+    async def start(
+        settings: Settings, table: Any = None, *, wait_ready: bool = True, **options: Any
+    ) -> Any:
+        gateway, client = await serve(settings, table, wait_ready=wait_ready, **options)
         started.append((gateway, client))
         return gateway, client
 

@@ -95,6 +95,13 @@ class Broker:
         return self._topology
 
     @property
+    def connection(self) -> AbstractRobustConnection:
+        """The robust connection (for consumers); only once the broker was ready."""
+        if self._connection is None:
+            raise RuntimeError("the broker is not connected")
+        return self._connection
+
+    @property
     def ready(self) -> bool:
         """True when connected, with the topology declared and the channel open."""
         return self._ready.is_set()
@@ -176,7 +183,8 @@ class Broker:
             queue = await channel.declare_queue(
                 queue_decl.name, durable=True, arguments=queue_decl.declare_arguments()
             )
-            await queue.bind(exchanges[queue_decl.bind_to], routing_key=queue_decl.routing_key)
+            if queue_decl.bind_to:
+                await queue.bind(exchanges[queue_decl.bind_to], routing_key=queue_decl.routing_key)
         channel.close_callbacks.add(self._on_channel_close)
         channel.reopen_callbacks.add(self._on_channel_reopen)
         self._channel = channel

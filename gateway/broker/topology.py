@@ -7,11 +7,16 @@ For namespace ``eint`` and a destination ``etergov.crime-reports``:
     eint.etergov.crime-reports         the destination's work queue (quorum or classic), bound to
                                        eint.ingress with key etergov.crime-reports
     eint.etergov.crime-reports.dlx     its dead-letter exchange (fanout)
-    eint.etergov.crime-reports.dlq     its dead-letter queue, bound to the dlx
+    eint.etergov.crime-reports.dlq     its dead-letter queue (classic), bound to the dlx
+    eint.etergov.crime-reports.retry.N one delay queue per step of the retry ladder (classic,
+                                       x-message-ttl = the step's delay); an expired message is
+                                       dead-lettered to eint.ingress with the destination's key,
+                                       so it comes back to the work queue
     eint.unrouted                      where a message that no route takes is kept (quorum)
 
 Everything is durable. Quorum queues dead-letter ``at-least-once``, so a dead-lettered message
-cannot be lost between the two queues.
+cannot be lost between the two queues. Dead-letter queues are classic so that operators can
+browse them (``gateway dlq list``) without a delivery limit ever dropping a message.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class QueueDecl:
 
     name: str
     type: QueueType
-    bind_to: str
+    bind_to: str  # "" for none: the queue is reached through the default exchange
     routing_key: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
 
@@ -60,10 +65,16 @@ class Topology:
     exchanges: tuple[ExchangeDecl, ...]
     queues: tuple[QueueDecl, ...]
     work_queues: Mapping[str, str]
+    dead_letter_queues: Mapping[str, str] = field(default_factory=dict)
+    retry_queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def queue_of(self, destination: str) -> str:
         """The work queue that receives ``destination``'s messages."""
         return self.work_queues[destination]
+
+    def dead_letter_queue_of(self, destination: str) -> str:
+        """The dead-letter queue of ``destination``."""
+        return self.dead_letter_queues[destination]
 
 
 def topology_for(table: RoutingTable, namespace: str) -> Topology:
@@ -72,6 +83,8 @@ def topology_for(table: RoutingTable, namespace: str) -> Topology:
     exchanges = [ExchangeDecl(ingress, "direct")]
     queues = [QueueDecl(f"{namespace}.{UNROUTED}", "quorum", ingress, UNROUTED)]
     work_queues = {UNROUTED: f"{namespace}.{UNROUTED}"}
+    dead_letter_queues: dict[str, str] = {}
+    retry_queues: dict[str, tuple[str, ...]] = {}
     for name, destination in table.destinations.items():
         work, dlx, dlq = destination_names(namespace, name, destination)
         exchanges.append(ExchangeDecl(dlx, "fanout"))
@@ -84,9 +97,31 @@ def topology_for(table: RoutingTable, namespace: str) -> Topology:
                 {"x-dead-letter-exchange": dlx},
             )
         )
-        queues.append(QueueDecl(dlq, destination.queue.type, dlx, ""))
+        queues.append(QueueDecl(dlq, "classic", dlx, ""))
         work_queues[name] = work
-    return Topology(ingress, tuple(exchanges), tuple(queues), work_queues)
+        dead_letter_queues[name] = dlq
+        if destination.deliver is not None:
+            steps = []
+            for step, delay in enumerate(destination.retry.delays):
+                retry = f"{work}.retry.{step}"
+                queues.append(
+                    QueueDecl(
+                        retry,
+                        "classic",
+                        "",
+                        retry,
+                        {
+                            "x-message-ttl": max(1, round(delay * 1000)),
+                            "x-dead-letter-exchange": ingress,
+                            "x-dead-letter-routing-key": name,
+                        },
+                    )
+                )
+                steps.append(retry)
+            retry_queues[name] = tuple(steps)
+    return Topology(
+        ingress, tuple(exchanges), tuple(queues), work_queues, dead_letter_queues, retry_queues
+    )
 
 
 def destination_names(

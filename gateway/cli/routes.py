@@ -57,7 +57,7 @@ def _check(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from adapters import ADAPTERS, MappingError
     from gateway.cli._common import load_table, schema_models
-    from gateway.pipeline import canonicalize
+    from gateway.ingest import canonicalize
     from gateway.routing import MatchContext
 
     table = load_table(args.file)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -18,8 +19,12 @@ from gateway.errors import (
 from gateway.http.access import ACCESS
 from gateway.http.middleware import optional_header
 from gateway.http.state import GATEWAY
-from gateway.pipeline import IngestRequest
+from gateway.ingest import IngestRequest, PreparedMessage, PublishOutcome
+from gateway.routing import FeedSpec
 from gateway.security import authenticate
+
+if TYPE_CHECKING:
+    from gateway.runtime import Gateway
 
 
 async def push_feed(request: web.Request) -> web.Response:
@@ -39,6 +44,7 @@ async def push_feed(request: web.Request) -> web.Response:
         raise AccessDeniedError(f"system {client!r} may not push to feed {name!r}")
     access.user_id = optional_header(request, "X-User-Id")
     access.issue = optional_header(request, "X-Issue")
+    message_id = optional_header(request, "X-Message-Id")
 
     body = await read_body(request, gateway.settings.max_body_bytes, "application/json")
     access.bytes_in = len(body)
@@ -46,6 +52,11 @@ async def push_feed(request: web.Request) -> web.Response:
     records = data if isinstance(data, list) else [data]
     if isinstance(data, list) and not data:
         raise BadRequestError("the batch is empty", code="client.empty_batch")
+    if isinstance(data, list) and message_id is not None:
+        raise BadRequestError(
+            "X-Message-Id names a single record; in a batch every record gets its own id",
+            code="client.bad_header",
+        )
     if len(records) > feed.max_batch:
         raise PayloadTooLargeError(
             f"a batch may hold at most {feed.max_batch} records, this one holds {len(records)}",
@@ -60,32 +71,62 @@ async def push_feed(request: web.Request) -> web.Response:
         records=records,
         user_id=access.user_id,
         issue=access.issue,
+        message_id=message_id,
     )
     prepared = gateway.pipeline.prepare(table, feed, ingest)
-    outcome = await gateway.pipeline.publish(prepared)
+    outcome = await _publish_once(gateway, name, feed, prepared)
     access.message_ids = outcome.accepted
+    receipts = sorted(outcome.receipts, key=lambda r: r.index)
+    counts = Counter(r.status for r in receipts)
     metrics = gateway.metrics.records
-    metrics.labels(name, "accepted").inc(len(outcome.accepted))
-    failed = len(outcome.receipts) - len(outcome.accepted)
+    for status, count in counts.items():
+        metrics.labels(name, status).inc(count)
     if outcome.failure is not None:
-        metrics.labels(name, "failed").inc(failed)
         error = outcome.failure
-        accepted = len(outcome.accepted)
         error.message = (
-            f"{error.message}; {accepted} of {len(records)} record(s) accepted, "
-            f"{failed} not: send those again"
+            f"{error.message}; {counts['accepted']} of {len(records)} record(s) accepted, "
+            f"{counts['duplicate']} duplicate(s), {counts['failed']} not: send those again"
         )
-        error.details["records"] = [r.as_dict() for r in outcome.receipts]
-        access.outcome = "partial" if accepted else "error"
+        error.details["records"] = [r.as_dict() for r in receipts]
+        access.outcome = "partial" if counts["accepted"] else "error"
         raise error
-    receipts = [r.as_dict() for r in outcome.receipts]
+    all_duplicates = counts["duplicate"] == len(receipts)
+    access.outcome = "duplicate" if all_duplicates else "ok"
     answer: dict[str, Any]
     if isinstance(data, list):
-        answer = {"status": "accepted", "count": len(receipts), "records": receipts}
+        status = "duplicate" if all_duplicates else "accepted"
+        answer = {
+            "status": status,
+            "count": len(receipts),
+            "records": [r.as_dict() for r in receipts],
+        }
     else:
-        answer = {k: v for k, v in receipts[0].items() if k != "index"}
+        answer = {k: v for k, v in receipts[0].as_dict().items() if k != "index"}
     answer["correlation_id"] = access.correlation_id
-    return web.Response(body=orjson.dumps(answer), status=202, content_type="application/json")
+    return web.Response(
+        body=orjson.dumps(answer),
+        status=200 if all_duplicates else 202,
+        content_type="application/json",
+    )
+
+
+async def _publish_once(
+    gateway: Gateway, name: str, feed: FeedSpec, prepared: list[PreparedMessage]
+) -> PublishOutcome:
+    """Publish the records not yet accepted; duplicates are answered from the dedup store."""
+    if gateway.dedup is None or feed.dedup is None:
+        return await gateway.pipeline.publish(prepared)
+    claims = await gateway.dedup.claim(name, feed, prepared)
+    try:
+        outcome = await gateway.pipeline.publish(claims.publish)
+    except BaseException:
+        await gateway.dedup.release(name, claims)
+        raise
+    await gateway.dedup.settle(name, feed, claims, outcome)
+    outcome.receipts.extend(claims.answered)
+    if outcome.failure is None:
+        outcome.failure = claims.conflict
+    return outcome
 
 
 async def read_body(request: web.Request, limit: int, content_type: str) -> bytes:

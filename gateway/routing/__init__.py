@@ -1,9 +1,13 @@
 """routing.yaml: its models, its loader, and the compiled routing table."""
 
 from gateway.routing.spec import (
+    DedupSpec,
+    DeliverySpec,
     DestinationSpec,
     FeedSpec,
+    HttpDeliverySpec,
     QueueSpec,
+    RetrySpec,
     RouteSpec,
     RoutingSpec,
     SystemSpec,
@@ -20,10 +24,14 @@ from gateway.routing.table import (
 
 __all__ = [
     "UNROUTED",
+    "DedupSpec",
+    "DeliverySpec",
     "DestinationSpec",
     "FeedSpec",
+    "HttpDeliverySpec",
     "MatchContext",
     "QueueSpec",
+    "RetrySpec",
     "RouteExplanation",
     "RouteSpec",
     "RoutingSpec",

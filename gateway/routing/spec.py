@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -37,6 +38,31 @@ DestinationName = Annotated[
 ]
 QueueName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9._-]*$", max_length=200)]
 Scalar = str | int | float | bool
+
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float:
+    """``"500ms"``, ``"10s"``, ``"1m"``, ``"2h"``, ``"30d"`` (or a number of seconds) → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be like 500ms, 10s, 1m, 2h or 30d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.fullmatch(str(value).strip())
+        if match is None:
+            raise ValueError(
+                f"{value!r} is not a duration: write it like 500ms, 10s, 1m, 2h or 30d"
+            )
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 def _env(info: ValidationInfo) -> Mapping[str, str]:
@@ -81,6 +107,18 @@ def api_key_digest(key: str) -> str:
 ApiKeyDigest = Annotated[str, AfterValidator(_api_key_digest)]
 
 
+def _substitute_from_context(value: str, info: ValidationInfo) -> str:
+    return substitute_env(value, _env(info))
+
+
+EnvStr = Annotated[str, AfterValidator(_substitute_from_context)]
+"""A string in which ``${VARIABLE}`` references are replaced from the environment."""
+
+DedupKey = Annotated[
+    str, StringConstraints(pattern=r"^(message_id|payload(\.[A-Za-z_][A-Za-z0-9_]*)+)$")
+]
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -94,6 +132,13 @@ class SystemSpec(_Spec):
     )
 
 
+class DedupSpec(_Spec):
+    """What makes two messages the same, and for how long that is remembered."""
+
+    key: DedupKey = "message_id"
+    window: Duration = Field(default=30 * 86400.0, gt=0)
+
+
 class FeedSpec(_Spec):
     """A one-way inbound flow: who may push, how it is mapped, what it becomes."""
 
@@ -102,6 +147,7 @@ class FeedSpec(_Spec):
     adapter: str = Field(min_length=1)
     schema_id: str = Field(alias="schema", pattern=r"^[a-z][a-z0-9_]*/[0-9]+$")
     max_batch: int = Field(default=1000, ge=1, le=10_000)
+    dedup: DedupSpec | None = None
     description: str = ""
 
 
@@ -137,11 +183,51 @@ class QueueSpec(_Spec):
     type: Literal["classic", "quorum"] = "quorum"
 
 
+class HttpDeliverySpec(_Spec):
+    """POST each message's canonical JSON to a receiving system's URL."""
+
+    url: EnvStr = Field(pattern=r"^https?://")
+    timeout: Duration = Field(default=10.0, gt=0, description="per attempt")
+    headers: dict[str, EnvStr] = Field(default_factory=dict)
+
+
+class DeliverySpec(_Spec):
+    """How a destination's messages reach the receiving system (one way)."""
+
+    http: HttpDeliverySpec
+
+
+class ImmediateRetrySpec(_Spec):
+    """Short in-process retries of one delivery attempt, before the broker ladder."""
+
+    attempts: int = Field(default=3, ge=1, le=10)
+    max_wait: Duration = Field(default=2.0, ge=0, le=60)
+
+
+class RetrySpec(_Spec):
+    """The retry ladder: a delay queue per step, then the dead-letter queue."""
+
+    delays: tuple[Duration, ...] = (1.0, 10.0, 60.0, 600.0)
+    then: Literal["dead-letter"] = "dead-letter"
+    immediate: ImmediateRetrySpec = Field(default_factory=ImmediateRetrySpec)
+
+    @field_validator("delays")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(d <= 0 for d in value):
+            raise ValueError("every delay must be greater than zero")
+        return value
+
+
 class DestinationSpec(_Spec):
     """A receiving system's inbox: a durable queue with its own dead-letter exchange."""
 
     description: str = ""
     queue: QueueSpec = Field(default_factory=QueueSpec)
+    deliver: DeliverySpec | None = None
+    prefetch: int = Field(default=16, ge=1, le=1000)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    dedup: DedupSpec | None = None
 
 
 class RoutingSpec(_Spec):

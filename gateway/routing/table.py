@@ -315,6 +315,10 @@ def _cross_check(
                 ("feeds", name, "schema"),
                 f"unknown schema {feed.schema_id!r} (known: {', '.join(sorted(schemas))})",
             )
+        if feed.dedup is not None and feed.schema_id in schemas:
+            _check_payload_key(
+                feed.dedup.key, [schemas[feed.schema_id]], ("feeds", name, "dedup", "key"), problem
+            )
         adapter = adapters.get(feed.adapter)
         if adapter is None:
             problem(
@@ -332,6 +336,13 @@ def _cross_check(
         problem(("destinations", UNROUTED), f"{UNROUTED!r} is reserved for unrouted messages")
     queue_owner: dict[str, str] = {}
     for name, destination in spec.destinations.items():
+        if destination.dedup is not None:
+            _check_payload_key(
+                destination.dedup.key,
+                list(schemas.values()),
+                ("destinations", name, "dedup", "key"),
+                problem,
+            )
         queue = destination.queue.name or name
         if queue in queue_owner:
             problem(
@@ -386,6 +397,15 @@ def _check_conditions(
             if not any(_model_has_path(model, parts) for model in visible):
                 names = ", ".join(_schema_ids(schemas, visible))
                 problem(("routes", index, "when", key), f"no field {key!r} in {names}")
+
+
+def _check_payload_key(
+    key: str, models: list[type[BaseModel]], path: KeyPath, problem: Any
+) -> None:
+    if key.startswith("payload.") and not any(
+        _model_has_path(model, key.split(".")[1:]) for model in models
+    ):
+        problem(path, f"no field {key!r} in the schema")
 
 
 def _schema_ids(

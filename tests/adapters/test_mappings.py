@@ -3,7 +3,7 @@
 import pytest
 
 from adapters import ADAPTERS, MappingError
-from gateway.pipeline import canonicalize
+from gateway.ingest import canonicalize
 from schemas import REGISTRY
 from tests.support.records import load
 

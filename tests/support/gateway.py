@@ -27,10 +27,19 @@ def repository_table(env: Mapping[str, str] = keys.ENV) -> RoutingTable:
 
 
 async def serve(
-    settings: Settings, table: RoutingTable | None = None, *, wait_ready: bool = True
+    settings: Settings,
+    table: RoutingTable | None = None,
+    *,
+    wait_ready: bool = True,
+    **options: Any,
 ) -> tuple[Gateway, TestClient[Any, Any]]:
-    """Start a gateway and an HTTP client for it (the caller closes the client)."""
-    gateway = Gateway(settings, table or repository_table(), adapters=ADAPTERS, schemas=REGISTRY)
+    """Start a gateway and an HTTP client for it (the caller closes the client).
+
+    ``options`` go to Gateway (deliverers, store, run_workers).
+    """
+    gateway = Gateway(
+        settings, table or repository_table(), adapters=ADAPTERS, schemas=REGISTRY, **options
+    )
     client: TestClient[Any, Any] = TestClient(TestServer(make_app(gateway)))
     await client.start_server()
     if wait_ready:

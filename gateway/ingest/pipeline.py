@@ -39,6 +39,7 @@ class IngestRequest:
     records: Sequence[Any]
     user_id: str | None = None
     issue: str | None = None
+    message_id: str | None = None  # the caller's, for a single record
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class PreparedMessage:
     body: bytes
     destinations: tuple[str, ...]
     headers: Mapping[str, str]
+    dedup_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -116,7 +118,7 @@ class IngestPipeline:
                 continue
             body = orjson.dumps(payload)
             envelope = Envelope.model_construct(  # every value below is already checked
-                message_id=str(uuid.uuid4()),
+                message_id=request.message_id or str(uuid.uuid4()),
                 correlation_id=request.correlation_id,
                 client=request.client,
                 feed=request.feed,
@@ -128,7 +130,14 @@ class IngestPipeline:
             )
             ctx = MatchContext(feed.schema_id, request.feed, request.client, payload)
             prepared.append(
-                PreparedMessage(index, envelope, body, table.route(ctx), envelope.amqp_headers())
+                PreparedMessage(
+                    index,
+                    envelope,
+                    body,
+                    table.route(ctx),
+                    envelope.amqp_headers(),
+                    _dedup_key(feed, envelope, payload),
+                )
             )
         if invalid:
             count = len(request.records)
@@ -178,6 +187,19 @@ class IngestPipeline:
                 )
             )
         return outcome
+
+
+def _dedup_key(feed: FeedSpec, envelope: Envelope, payload: Mapping[str, Any]) -> str | None:
+    if feed.dedup is None:
+        return None
+    if feed.dedup.key == "message_id":
+        return envelope.message_id
+    node: Any = payload
+    for part in feed.dedup.key.split(".")[1:]:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if node is None:
+        return None  # an optional field left empty: nothing to deduplicate by
+    return node if isinstance(node, str) else orjson.dumps(node).decode()
 
 
 def _outgoing(message: PreparedMessage, destination: str) -> OutgoingMessage:

@@ -1,0 +1,7 @@
+"""Outbound adapters: hand one message to a receiving system over one protocol."""
+
+from adapters.outbound.base import Delivery, OutboundAdapter
+from adapters.outbound.factory import deliverer_for
+from adapters.outbound.http import HttpDeliverer
+
+__all__ = ["Delivery", "HttpDeliverer", "OutboundAdapter", "deliverer_for"]

@@ -1,0 +1,31 @@
+"""The seam of outbound delivery: one message in, success or a Transient/Permanent error out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message for a receiving system: the canonical body and its envelope fields."""
+
+    body: bytes
+    message_id: str
+    correlation_id: str | None
+    schema_id: str | None
+    envelope: Mapping[str, str]
+    attempt: int
+
+
+class OutboundAdapter(Protocol):
+    """Delivers messages over one protocol; retry policy is the caller's, never the adapter's."""
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Hand the message over; raise TransientDeliveryError or PermanentDeliveryError."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

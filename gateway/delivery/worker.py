@@ -1,0 +1,363 @@
+"""The delivery worker: one destination's work queue → the receiving system.
+
+For each message (``prefetch`` at a time):
+
+    claim the dedup key      already delivered → ack, nothing sent; being delivered by another
+                             worker right now → back on the ladder's first step
+    deliver                  through the outbound adapter, with short in-process retries
+    success                  mark the key done, then ack
+    transient failure        release the key; a copy goes to the next delay queue of the ladder
+                             (attempt count + 1), then ack; past the last step → dead letter
+    permanent failure        release the key; a copy goes to the dead-letter queue, then ack
+    malformed message        (no dedup key can be read from it) → dead letter, never a loop
+
+A copy is published with a confirm before the original is acked, so a crash in between leaves
+the original to be delivered again (and the dedup key stops a second delivery). Cancellation
+(shutdown) returns an unfinished message to its queue; it is never dead-lettered for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aio_pika
+import orjson
+import structlog
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
+
+from adapters.outbound import Delivery, OutboundAdapter
+from gateway.broker import Topology
+from gateway.dedup import IdempotencyStore
+from gateway.delivery import headers as h
+from gateway.delivery.retry import immediate_retrying
+from gateway.errors import (
+    DedupUnavailableError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from gateway.metrics import Metrics
+from gateway.routing import DestinationSpec
+
+log = structlog.get_logger("gateway.delivery")
+Hook = Callable[[AbstractIncomingMessage], Awaitable[None]]
+Decision = Literal["deliver", "ack", "settled"]
+#: how long a claim outlives the longest an attempt can take, before others may take it over
+_LEASE_MARGIN_S = 30.0
+_PUBLISH_TIMEOUT_S = 10.0
+
+
+class MalformedMessageError(Exception):
+    """The message cannot be handled at all (e.g. its dedup key cannot be read)."""
+
+
+def _canonical_body(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """The body as the canonical JSON object it must be; anything else is malformed."""
+    try:
+        body = orjson.loads(message.body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedMessageError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise MalformedMessageError("the body is not a JSON object")
+    return body
+
+
+class DeliveryWorker:
+    """Consumes one destination's work queue and delivers every message exactly once."""
+
+    def __init__(
+        self,
+        destination: str,
+        spec: DestinationSpec,
+        topology: Topology,
+        deliverer: OutboundAdapter,
+        *,
+        store: IdempotencyStore | None,
+        metrics: Metrics,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        before_ack: Hook | None = None,
+    ) -> None:
+        self.destination = destination
+        self._spec = spec
+        self._work_queue = topology.queue_of(destination)
+        self._dead_letter_queue = topology.dead_letter_queue_of(destination)
+        self._retry_queues = topology.retry_queues.get(destination, ())
+        self._deliverer = deliverer
+        self._store = store if spec.dedup is not None else None
+        self._metrics = metrics
+        self._sleep = sleep
+        self._before_ack = before_ack
+        self._channel: AbstractRobustChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        immediate = spec.retry.immediate
+        timeout = spec.deliver.http.timeout if spec.deliver is not None else 30.0
+        self._lease_s = immediate.attempts * (timeout + immediate.max_wait) + _LEASE_MARGIN_S
+
+    @property
+    def running(self) -> bool:
+        """True while consuming on an open channel."""
+        return (
+            self._consumer_tag is not None
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
+
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        """Open a channel of its own and start consuming the work queue."""
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        await channel.set_qos(prefetch_count=self._spec.prefetch)
+        self._channel = channel
+        self._queue = await channel.declare_queue(self._work_queue, passive=True)
+        self._consumer_tag = await self._queue.consume(self._on_message)
+        log.info("delivery.started", destination=self.destination, queue=self._work_queue)
+
+    async def stop(self, timeout: float) -> None:
+        """Stop taking messages, let those in hand finish (up to ``timeout``), close."""
+        queue, tag, self._consumer_tag = self._queue, self._consumer_tag, None
+        if queue is not None and tag is not None:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        channel, self._channel = self._channel, None
+        if channel is not None and not channel.is_closed:
+            await channel.close()  # anything still unacked goes back to the queue
+        await self._deliverer.aclose()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+        bound = structlog.contextvars.bound_contextvars(
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            destination=self.destination,
+        )
+        try:
+            with bound:
+                await self._handle(message)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            raise
+        except MalformedMessageError as exc:
+            await self._dead_letter(message, "malformed", str(exc), h.attempts_of(message.headers))
+            await message.ack()
+        except Exception:
+            # A failure of our own (a bug, or the broker gone mid-way): reject without requeue,
+            # so RabbitMQ dead-letters the message through the queue's DLX instead of looping.
+            log.exception("delivery.failed_unexpectedly", destination=self.destination)
+            with contextlib.suppress(Exception):
+                await message.reject(requeue=False)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        attempts = h.attempts_of(message.headers)
+        key = self._dedup_key(message, _canonical_body(message))
+        owner = uuid.uuid4().hex
+        if key is not None:
+            decision = await self._claim(message, key, owner, attempts)
+            if decision == "ack":
+                await message.ack()
+            if decision != "deliver":
+                return
+        started = time.perf_counter()
+        try:
+            await self._deliver(message, attempts + 1)
+        except (TransientDeliveryError, PermanentDeliveryError) as exc:
+            await self._release(key, owner)
+            await self._after_failure(message, exc, attempts + 1)
+            await message.ack()
+            return
+        except BaseException:
+            await self._release(key, owner)
+            raise
+        self._metrics.delivery_seconds.labels(self.destination).observe(
+            time.perf_counter() - started
+        )
+        if key is not None:
+            await self._complete(key, owner, message)
+        self._metrics.deliveries.labels(self.destination, "delivered").inc()
+        log.info("delivery.delivered", attempt=attempts + 1)
+        if self._before_ack is not None:
+            await self._before_ack(message)
+        await message.ack()
+
+    async def _claim(
+        self, message: AbstractIncomingMessage, key: str, owner: str, attempts: int
+    ) -> Decision:
+        """``deliver``; or ``ack`` (a duplicate, or postponed by a copy on the ladder); or
+        ``settled`` (returned to its queue)."""
+        assert self._store is not None
+        assert self._spec.dedup is not None
+        try:
+            claim = await self._store.claim(
+                self._scope,
+                key,
+                owner=owner,
+                lease_s=self._lease_s,
+                retention_s=self._spec.dedup.window,
+            )
+        except DedupUnavailableError as exc:
+            return await self._retry_later(message, attempts, f"dedup store unavailable: {exc}")
+        if claim.state == "done":
+            self._metrics.deliveries.labels(self.destination, "duplicate").inc()
+            log.info("delivery.duplicate_skipped", original_message_id=claim.message_id)
+            return "ack"
+        if claim.state == "busy":
+            return await self._retry_later(message, attempts, "being delivered by another worker")
+        return "deliver"
+
+    async def _complete(self, key: str, owner: str, message: AbstractIncomingMessage) -> None:
+        assert self._store is not None
+        assert self._spec.dedup is not None
+        try:
+            await self._store.complete(
+                self._scope,
+                key,
+                owner=owner,
+                message_id=message.message_id or key,
+                retention_s=self._spec.dedup.window,
+            )
+        except DedupUnavailableError as exc:
+            # Delivered, and about to be acked: only a redelivery could send it twice.
+            log.error("delivery.dedup_not_recorded", error=str(exc))
+
+    async def _release(self, key: str | None, owner: str) -> None:
+        if key is None or self._store is None:
+            return
+        try:
+            await self._store.release(self._scope, key, owner=owner)
+        except DedupUnavailableError as exc:
+            log.warning("delivery.dedup_not_released", error=str(exc))
+
+    @property
+    def _scope(self) -> str:
+        return f"destination:{self.destination}"
+
+    def _dedup_key(self, message: AbstractIncomingMessage, body: dict[str, Any]) -> str | None:
+        if self._store is None or self._spec.dedup is None:
+            return None
+        key = self._spec.dedup.key
+        if key == "message_id":
+            if not message.message_id:
+                raise MalformedMessageError("the message has no message_id to deduplicate by")
+            return message.message_id
+        node: Any = body
+        for part in key.split(".")[1:]:
+            if not isinstance(node, dict) or part not in node or node[part] is None:
+                raise MalformedMessageError(f"the body has no {key} to deduplicate by")
+            node = node[part]
+        return node if isinstance(node, str) else orjson.dumps(node).decode()
+
+    async def _deliver(self, message: AbstractIncomingMessage, attempt: int) -> None:
+        headers = message.headers or {}
+        delivery = Delivery(
+            body=message.body,
+            message_id=message.message_id or "",
+            correlation_id=message.correlation_id,
+            schema_id=message.type,
+            envelope={k: str(v) for k, v in headers.items() if isinstance(v, str | int)},
+            attempt=attempt,
+        )
+        async for try_ in immediate_retrying(self._spec.retry.immediate, self._sleep):
+            with try_:
+                await self._deliverer.deliver(delivery)
+
+    async def _after_failure(
+        self,
+        message: AbstractIncomingMessage,
+        error: TransientDeliveryError | PermanentDeliveryError,
+        attempts: int,
+    ) -> None:
+        if isinstance(error, PermanentDeliveryError):
+            await self._dead_letter(message, "rejected", error.message, attempts)
+        elif attempts <= len(self._retry_queues):
+            await self._to_ladder(message, attempts, error.message, step=attempts - 1)
+            self._metrics.deliveries.labels(self.destination, "retried").inc()
+            log.warning("delivery.retry_scheduled", attempt=attempts, error=error.message)
+        else:
+            await self._dead_letter(message, "retries_exhausted", error.message, attempts)
+
+    async def _retry_later(
+        self, message: AbstractIncomingMessage, attempts: int, why: str
+    ) -> Decision:
+        """Put the message back after the first delay, without counting an attempt."""
+        log.warning("delivery.postponed", reason=why)
+        if self._retry_queues:
+            await self._to_ladder(message, attempts, why, step=0)
+            return "ack"
+        await self._sleep(1.0)
+        await message.nack(requeue=True)
+        return "settled"
+
+    async def _to_ladder(
+        self, message: AbstractIncomingMessage, attempts: int, error: str, step: int
+    ) -> None:
+        await self._publish_copy(
+            message, self._retry_queues[step], self._failure_headers(message, attempts, error)
+        )
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, reason: str, error: str, attempts: int
+    ) -> None:
+        headers = self._failure_headers(message, attempts, error)
+        headers[h.REASON] = reason
+        await self._publish_copy(message, self._dead_letter_queue, headers)
+        self._metrics.deliveries.labels(self.destination, "dead_lettered").inc()
+        log.error("delivery.dead_lettered", reason=reason, attempts=attempts, error=error)
+
+    def _failure_headers(
+        self, message: AbstractIncomingMessage, attempts: int, error: str
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC).isoformat()
+        headers = h.carried_headers(message.headers)
+        headers.setdefault(h.FIRST_FAILED_AT, now)
+        headers.update(
+            {
+                h.ATTEMPTS: attempts,
+                h.DESTINATION: self.destination,
+                h.LAST_ERROR: error[:1000],
+                h.LAST_FAILED_AT: now,
+            }
+        )
+        return headers
+
+    async def _publish_copy(
+        self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]
+    ) -> None:
+        """The message, body byte for byte and properties kept, to ``queue``, confirmed."""
+        assert self._channel is not None
+        copy = aio_pika.Message(
+            message.body,
+            headers=headers,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            priority=message.priority,
+            correlation_id=message.correlation_id,
+            message_id=message.message_id,
+            timestamp=message.timestamp,
+            type=message.type,
+            app_id=message.app_id,
+        )
+        await self._channel.default_exchange.publish(
+            copy, routing_key=queue, mandatory=True, timeout=_PUBLISH_TIMEOUT_S
+        )

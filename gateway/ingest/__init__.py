@@ -1,0 +1,22 @@
+"""Ingest: native records → canonical, deduplicated, routed, published with confirms."""
+
+from gateway.ingest.dedup import Claims, IngestDeduplicator
+from gateway.ingest.pipeline import (
+    IngestPipeline,
+    IngestRequest,
+    PreparedMessage,
+    PublishOutcome,
+    RecordReceipt,
+    canonicalize,
+)
+
+__all__ = [
+    "Claims",
+    "IngestDeduplicator",
+    "IngestPipeline",
+    "IngestRequest",
+    "PreparedMessage",
+    "PublishOutcome",
+    "RecordReceipt",
+    "canonicalize",
+]
