@@ -25,12 +25,18 @@ class Settings(BaseSettings):
     publish_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a confirm")
     retry_after: int = Field(default=5, ge=1, description="Retry-After seconds on a 503")
     shutdown_timeout: float = Field(
-        default=25.0, gt=0, description="seconds in-flight deliveries get to finish on SIGTERM"
+        default=20.0,
+        gt=0,
+        description="on SIGTERM: seconds in-flight requests get to finish, then as many for "
+        "in-flight deliveries",
     )
     dedup_backend: Literal["sqlite", "redis"] = Field(
         default="sqlite", description="idempotency store: sqlite (one host) or redis (shared)"
     )
     dedup_sqlite_path: str = Field(default="var/dedup.sqlite3", description="SQLite store file")
+    dedup_purge_interval: float = Field(
+        default=3600.0, gt=0, description="seconds between purges of expired SQLite keys"
+    )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for dedup")
     redis_prefix: str = Field(default="eint", description="prefix of every Redis key written")
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
@@ -15,11 +16,14 @@ from gateway.broker import Broker, topology_for
 from gateway.config import Settings
 from gateway.dedup import IdempotencyStore, open_store
 from gateway.delivery import DeliveryWorker
+from gateway.errors import BrokerUnavailableError, DedupUnavailableError
 from gateway.ingest import IngestDeduplicator, IngestPipeline
 from gateway.metrics import Metrics
 from gateway.routing import DeliverySpec, RoutingTable
 
 log = structlog.get_logger("gateway")
+_WORKER_RESTART_S = 5.0
+_STORE_PING_S = 2.0
 DelivererFactory = Callable[[DeliverySpec], OutboundAdapter]
 
 
@@ -70,23 +74,62 @@ class Gateway:
 
     async def start(self) -> None:
         """Connect to the broker (in the background) and start the workers once it is ready."""
-        if self.store is not None and self._owns_store:
-            self._stack.push_async_callback(self.store.aclose)
+        if self.store is not None:
+            if self._owns_store:
+                self._stack.push_async_callback(self.store.aclose)
+            self._background(self._purge_expired_keys(self.store), "dedup-purge")
         await self.broker.start()
         self._stack.push_async_callback(self.broker.aclose)
         if self.workers:
             self._workers_task = asyncio.create_task(self._start_workers(), name="workers")
             self._stack.push_async_callback(self._stop_workers)
 
-    async def _start_workers(self) -> None:
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` until the gateway closes."""
+        task = asyncio.create_task(work, name=name)
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self._stack.push_async_callback(stop)
+
+    async def _purge_expired_keys(self, store: IdempotencyStore) -> None:
+        """Delete expired idempotency keys now and then (Redis expires its own)."""
         while True:
+            await asyncio.sleep(self.settings.dedup_purge_interval)
             try:
-                await self.broker.wait_ready(3600)
-                break
-            except Exception:  # not ready within the hour: keep waiting
+                purged = await store.purge_expired()
+            except DedupUnavailableError as exc:
+                log.warning("dedup.purge_failed", error=exc.message)
                 continue
-        for worker in self.workers:
-            await worker.start(self.broker.connection)
+            if purged:
+                log.info("dedup.purged", keys=purged)
+
+    async def _start_workers(self) -> None:
+        """Start every worker once the broker is ready; a worker that cannot start (its queue
+        is missing, the connection drops meanwhile) is tried again until it runs."""
+        pending = list(self.workers)
+        while pending:
+            with contextlib.suppress(BrokerUnavailableError):
+                await self.broker.wait_ready(3600)
+            if not self.broker.ready:
+                continue
+            for worker in list(pending):
+                try:
+                    await worker.start(self.broker.connection)
+                except Exception as exc:
+                    log.error(
+                        "delivery.start_failed",
+                        destination=worker.destination,
+                        error=str(exc) or type(exc).__name__,
+                        retry_in_s=_WORKER_RESTART_S,
+                    )
+                else:
+                    pending.remove(worker)
+            if pending:
+                await asyncio.sleep(_WORKER_RESTART_S)
 
     async def wait_workers(self, timeout: float) -> None:
         """Wait until every worker consumes (raise TimeoutError after ``timeout``)."""
@@ -104,20 +147,38 @@ class Gateway:
             return_exceptions=True,
         )
 
+    async def stop_consuming(self) -> None:
+        """The first step of a graceful stop: workers take no more messages (those in hand
+        finish in ``aclose``)."""
+        await asyncio.gather(*(w.stop_consuming() for w in self.workers))
+
     async def aclose(self) -> None:
         """Close everything that start() opened, in reverse order."""
         await self._stack.aclose()
 
-    def readiness(self) -> dict[str, str | None]:
+    async def readiness(self) -> dict[str, str | None]:
         """Check name → None when fine, else what is wrong."""
         checks: dict[str, str | None] = {
             "routing": None if self._table.feeds else "the routing table declares no feeds",
             "broker": self.broker.problem,
         }
+        if self.store is not None:
+            checks["dedup"] = await _store_problem(self.store)
         if self.workers:
             stopped = [w.destination for w in self.workers if not w.running]
             checks["consumers"] = f"not consuming: {', '.join(stopped)}" if stopped else None
         return checks
+
+
+async def _store_problem(store: IdempotencyStore) -> str | None:
+    try:
+        async with asyncio.timeout(_STORE_PING_S):
+            await store.ping()
+    except DedupUnavailableError as exc:
+        return exc.message
+    except TimeoutError:
+        return f"the idempotency store did not answer within {_STORE_PING_S:g}s"
+    return None
 
 
 def _open_store_if_needed(settings: Settings, table: RoutingTable) -> IdempotencyStore | None:

@@ -5,6 +5,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -12,9 +13,16 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel
 
+from adapters import ADAPTERS
+from gateway.broker import topology_for
 from gateway.config import Settings
+from gateway.routing import RoutingTable, compile_routing_table
+from schemas import REGISTRY
+from tests.support import keys
 from tests.support.amqp import delete_topology
 from tests.support.gateway import serve
+from tests.support.process import GatewayProcess
+from tests.support.redis_keys import REDIS_URL, delete_keys
 
 AMQP_URL = os.environ.get("GATEWAY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 RUN_ID = uuid.uuid4().hex[:8]
@@ -44,9 +52,18 @@ def namespace() -> str:
 
 
 @pytest.fixture
-def settings(amqp_url: str, namespace: str) -> Settings:
-    """Gateway settings pointing at the real RabbitMQ, in this test's namespace."""
-    return Settings(amqp_url=amqp_url, namespace=namespace, publish_timeout=5, retry_after=3)
+def settings(amqp_url: str, namespace: str, tmp_path: Path) -> Settings:
+    """Gateway settings pointing at the real RabbitMQ, in this test's namespace, with an
+    idempotency store of this test's own (an SQLite file; a Redis prefix if switched)."""
+    return Settings(
+        amqp_url=amqp_url,
+        namespace=namespace,
+        publish_timeout=5,
+        retry_after=3,
+        dedup_sqlite_path=str(tmp_path / "dedup.sqlite3"),
+        redis_url=REDIS_URL,
+        redis_prefix=f"test:{namespace}",
+    )
 
 
 @pytest.fixture
@@ -74,9 +91,51 @@ async def start_gateway(amqp_url: str) -> AsyncIterator[Callable[..., Any]]:
     for gateway, client in reversed(started):
         await client.close()
         await delete_topology(amqp_url, gateway.broker.topology)
+        if gateway.settings.dedup_backend == "redis":
+            await delete_keys(gateway.settings.redis_prefix)
 
 
 @pytest.fixture
 async def gateway_client(start_gateway: Any, settings: Settings) -> Any:
     """(gateway, HTTP client) for the repository's routing.yaml."""
     return await start_gateway(settings)
+
+
+@pytest.fixture
+async def run_gateway(
+    amqp_url: str, namespace: str, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start `gateway run` processes with ``await run_gateway(routing_yaml_text, **env)``, in
+    this test's namespace, with an SQLite store of the test's own (unless ``env`` says
+    otherwise); all are killed and their queues, exchanges and Redis keys deleted afterwards."""
+    started: list[tuple[GatewayProcess, RoutingTable]] = []
+
+    async def start(routing: str, **env: str) -> GatewayProcess:
+        path = tmp_path / f"routing-{len(started)}.yaml"
+        path.write_text(routing, encoding="utf-8")
+        table = compile_routing_table(
+            routing, str(path), schemas=REGISTRY, adapters=ADAPTERS, env=keys.ENV
+        )
+        process = GatewayProcess(
+            path,
+            tmp_path / f"gateway-{len(started)}.log",
+            {
+                "GATEWAY_AMQP_URL": amqp_url,
+                "GATEWAY_NAMESPACE": namespace,
+                "GATEWAY_DEDUP_SQLITE_PATH": str(tmp_path / "dedup.sqlite3"),
+                "GATEWAY_REDIS_URL": REDIS_URL,
+                "GATEWAY_REDIS_PREFIX": f"test:{namespace}",
+                **env,
+            },
+        )
+        started.append((process, table))
+        await process.start()
+        return process
+
+    yield start
+    for process, _ in started:
+        await process.kill()
+    for _, table in started:
+        await delete_topology(amqp_url, topology_for(table, namespace))
+    if started:
+        await delete_keys(f"test:{namespace}")

@@ -1,6 +1,14 @@
 """RabbitMQ: the topology a routing table needs, and the broker that declares and publishes."""
 
-from gateway.broker.broker import Broker, OutgoingMessage
+from gateway.broker.broker import BROKER_FAILURES, Broker, OutgoingMessage
 from gateway.broker.topology import ExchangeDecl, QueueDecl, Topology, topology_for
 
-__all__ = ["Broker", "ExchangeDecl", "OutgoingMessage", "QueueDecl", "Topology", "topology_for"]
+__all__ = [
+    "BROKER_FAILURES",
+    "Broker",
+    "ExchangeDecl",
+    "OutgoingMessage",
+    "QueueDecl",
+    "Topology",
+    "topology_for",
+]

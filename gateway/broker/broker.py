@@ -22,13 +22,18 @@ from gateway.errors import BrokerUnavailableError, PublishFailedError
 log = structlog.get_logger("gateway.broker")
 APP_ID = "e-integratsiya"
 
-_BROKER_FAILURES = (
+BLOCKED = "RabbitMQ is blocking publishers (a memory or disk alarm is set)"
+
+#: what aio-pika and aiormq raise when RabbitMQ is away, closes the channel, or nacks or
+#: returns a publish (OSError covers refused and reset connections and timeouts): failures of
+#: the broker, never of the message
+BROKER_FAILURES: tuple[type[Exception], ...] = (
     aiormq.exceptions.AMQPError,
     aiormq.exceptions.ChannelInvalidStateError,
-    ConnectionError,
     OSError,
-    RuntimeError,
 )
+#: a publish on a connection that is going away may also see aiormq's bare RuntimeErrors
+_PUBLISH_FAILURES: tuple[type[Exception], ...] = (*BROKER_FAILURES, RuntimeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,19 @@ class OutgoingMessage:
     headers: Mapping[str, str]
     schema_id: str
     timestamp: datetime
+
+
+def publishers_blocked(connection: AbstractRobustConnection) -> bool:
+    """True while RabbitMQ has told ``connection`` that it blocks publishers (``connection.blocked``
+    after a memory or disk alarm, until ``connection.unblocked``).
+
+    aiormq follows those notifications but exposes them only by making ``ready()`` wait; this
+    reads the event it keeps. tests/gateway/http/test_broker_alarm.py raises a real alarm, so
+    an aiormq release that renames the event fails there rather than here in production.
+    """
+    underlay = getattr(getattr(connection, "transport", None), "connection", None)
+    unblocked = getattr(underlay, "_Connection__connection_unblocked", None)
+    return isinstance(unblocked, asyncio.Event) and not unblocked.is_set()
 
 
 def _properties(message: OutgoingMessage) -> aiormq.spec.Basic.Properties:
@@ -103,12 +121,20 @@ class Broker:
 
     @property
     def ready(self) -> bool:
-        """True when connected, with the topology declared and the channel open."""
-        return self._ready.is_set()
+        """True when connected, with the topology declared and the channel open, and RabbitMQ
+        not blocking publishers."""
+        return self._ready.is_set() and not self.blocked
+
+    @property
+    def blocked(self) -> bool:
+        """True while RabbitMQ blocks this connection's publishers (a memory or disk alarm)."""
+        return self._connection is not None and publishers_blocked(self._connection)
 
     @property
     def problem(self) -> str | None:
         """Why the broker is not ready, or None when it is."""
+        if self._ready.is_set() and self.blocked:
+            return BLOCKED
         return None if self.ready else self._problem
 
     def _set_state(self, *, link: bool | None = None, channel: bool | None = None) -> None:
@@ -232,7 +258,7 @@ class Broker:
             return [error] * len(messages)
         try:
             underlay = await channel.get_underlay_channel()
-        except _BROKER_FAILURES as exc:
+        except _PUBLISH_FAILURES as exc:
             error = self._unavailable(f"the message broker is unavailable: {exc!s}")
             return [error] * len(messages)
         if len(messages) == 1:  # the common case: no task, no wait set
@@ -286,7 +312,7 @@ class Broker:
                 f"RabbitMQ refused the message for destination {message.destination!r}",
                 retry_after=self._retry_after,
             )
-        if isinstance(exc, _BROKER_FAILURES):
+        if isinstance(exc, _PUBLISH_FAILURES):
             return self._unavailable(f"the message broker is unavailable: {exc!s}")
         raise exc
 

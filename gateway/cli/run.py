@@ -42,6 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from adapters import ADAPTERS
+    from adapters.outbound import deliverer_for
     from gateway.cli._common import load_table, schema_models
     from gateway.config import Settings
     from gateway.http import make_app
@@ -53,7 +54,9 @@ def _run(args: argparse.Namespace) -> int:
     table = load_table(args.routing)
     if table is None:
         return 2
-    gateway = Gateway(settings, table, adapters=ADAPTERS, schemas=schema_models())
+    gateway = Gateway(
+        settings, table, adapters=ADAPTERS, schemas=schema_models(), deliverers=deliverer_for
+    )
     log = structlog.get_logger("gateway")
     log.info(
         "gateway.starting",
@@ -69,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         port=args.port,
         access_log=None,
         print=None,
-        shutdown_timeout=30,
+        shutdown_timeout=settings.shutdown_timeout,
     )
     log.info("gateway.stopped")
     return 0

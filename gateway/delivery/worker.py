@@ -9,7 +9,11 @@ For each message (``prefetch`` at a time):
     transient failure        release the key; a copy goes to the next delay queue of the ladder
                              (attempt count + 1), then ack; past the last step → dead letter
     permanent failure        release the key; a copy goes to the dead-letter queue, then ack
-    malformed message        (no dedup key can be read from it) → dead letter, never a loop
+    malformed message        (not a JSON object, or no message id to deduplicate by)
+                             → dead letter at once, never a loop
+    broker failure mid-way   (channel lost, a copy not confirmed) → back to the work queue;
+                             the message is not at fault
+    a bug of ours            → rejected, so RabbitMQ dead-letters it through the queue's DLX
 
 A copy is published with a confirm before the original is acked, so a crash in between leaves
 the original to be delivered again (and the dedup key stops a second delivery). Cancellation
@@ -37,7 +41,7 @@ from aio_pika.abc import (
 )
 
 from adapters.outbound import Delivery, OutboundAdapter
-from gateway.broker import Topology
+from gateway.broker import BROKER_FAILURES, Topology
 from gateway.dedup import IdempotencyStore
 from gateway.delivery import headers as h
 from gateway.delivery.retry import immediate_retrying
@@ -103,6 +107,7 @@ class DeliveryWorker:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._handling: set[asyncio.Task[None]] = set()
         immediate = spec.retry.immediate
         timeout = spec.deliver.http.timeout if spec.deliver is not None else 30.0
         self._lease_s = immediate.attempts * (timeout + immediate.max_wait) + _LEASE_MARGIN_S
@@ -125,52 +130,94 @@ class DeliveryWorker:
         self._consumer_tag = await self._queue.consume(self._on_message)
         log.info("delivery.started", destination=self.destination, queue=self._work_queue)
 
-    async def stop(self, timeout: float) -> None:
-        """Stop taking messages, let those in hand finish (up to ``timeout``), close."""
+    async def stop_consuming(self) -> None:
+        """Take no more messages; those in hand go on."""
         queue, tag, self._consumer_tag = self._queue, self._consumer_tag, None
         if queue is not None and tag is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(*BROKER_FAILURES):
                 await queue.cancel(tag)
-        with contextlib.suppress(TimeoutError):
+
+    async def stop(self, timeout: float) -> None:
+        """Stop taking messages, let those in hand finish (up to ``timeout``), close.
+
+        What is still unfinished then goes back to the queue unacked, with the channel."""
+        await self.stop_consuming()
+        if self._in_flight:
+            log.info("delivery.draining", destination=self.destination, in_flight=self._in_flight)
+        try:
             async with asyncio.timeout(timeout):
                 await self._idle.wait()
+        except TimeoutError:
+            log.warning(
+                "delivery.drain_timeout",
+                destination=self.destination,
+                returned_to_queue=self._in_flight,
+            )
+            for task in self._handling:
+                task.cancel()  # each gives its message back to the queue and its key up
+            await asyncio.gather(*self._handling, return_exceptions=True)
         channel, self._channel = self._channel, None
         if channel is not None and not channel.is_closed:
             await channel.close()  # anything still unacked goes back to the queue
         await self._deliverer.aclose()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # The channel cancels this callback when it closes (a broker outage). The handling
+        # goes on in a task of its own, so that a delivery in flight is finished and recorded
+        # rather than abandoned half-way: abandoned, its dedup key would be released while the
+        # receiver may already have the message, and the redelivery would send it twice.
+        task = asyncio.create_task(self._handle_counted(message))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+        await asyncio.shield(task)
+
+    async def _handle_counted(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1
         self._idle.clear()
-        bound = structlog.contextvars.bound_contextvars(
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            destination=self.destination,
-        )
         try:
-            with bound:
-                await self._handle(message)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await message.nack(requeue=True)
-            raise
-        except MalformedMessageError as exc:
-            await self._dead_letter(message, "malformed", str(exc), h.attempts_of(message.headers))
-            await message.ack()
-        except Exception:
-            # A failure of our own (a bug, or the broker gone mid-way): reject without requeue,
-            # so RabbitMQ dead-letters the message through the queue's DLX instead of looping.
-            log.exception("delivery.failed_unexpectedly", destination=self.destination)
-            with contextlib.suppress(Exception):
-                await message.reject(requeue=False)
+            with structlog.contextvars.bound_contextvars(
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                destination=self.destination,
+            ):
+                await self._handle_safely(message)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
+    async def _handle_safely(self, message: AbstractIncomingMessage) -> None:
+        """Handle one message; whatever fails, settle it so that it neither loops nor is lost."""
+        try:
+            await self._handle(message)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            raise
+        except BROKER_FAILURES as exc:
+            # The broker went away or refused a copy mid-way; the message itself is fine. It
+            # goes back to its queue (after a pause, so a broken broker is not hammered), or,
+            # with the channel gone, RabbitMQ redelivers it by itself after the reconnect.
+            log.warning("delivery.broker_unavailable", error=str(exc) or type(exc).__name__)
+            if self._channel is not None and not self._channel.is_closed:
+                await self._sleep(1.0)
+                with contextlib.suppress(*BROKER_FAILURES):
+                    await message.nack(requeue=True)
+        except Exception:
+            # A failure of our own (a bug): reject without requeue, so RabbitMQ dead-letters
+            # the message through the queue's DLX instead of looping on it.
+            log.exception("delivery.failed_unexpectedly")
+            with contextlib.suppress(*BROKER_FAILURES):
+                await message.reject(requeue=False)
+
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         attempts = h.attempts_of(message.headers)
-        key = self._dedup_key(message, _canonical_body(message))
+        try:
+            key = self._dedup_key(message, _canonical_body(message))
+        except MalformedMessageError as exc:
+            await self._dead_letter(message, "malformed", str(exc), attempts)
+            await message.ack()
+            return
         owner = uuid.uuid4().hex
         if key is not None:
             decision = await self._claim(message, key, owner, attempts)
@@ -256,16 +303,15 @@ class DeliveryWorker:
         if self._store is None or self._spec.dedup is None:
             return None
         key = self._spec.dedup.key
-        if key == "message_id":
-            if not message.message_id:
-                raise MalformedMessageError("the message has no message_id to deduplicate by")
-            return message.message_id
-        node: Any = body
+        node: Any = body if key != "message_id" else None
         for part in key.split(".")[1:]:
-            if not isinstance(node, dict) or part not in node or node[part] is None:
-                raise MalformedMessageError(f"the body has no {key} to deduplicate by")
-            node = node[part]
-        return node if isinstance(node, str) else orjson.dumps(node).decode()
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node if isinstance(node, str) else orjson.dumps(node).decode()
+        # message_id, or an optional payload field left empty: the message is its own key
+        if not message.message_id:
+            raise MalformedMessageError(f"the message has no message_id to deduplicate by ({key})")
+        return message.message_id
 
     async def _deliver(self, message: AbstractIncomingMessage, attempt: int) -> None:
         headers = message.headers or {}

@@ -28,6 +28,7 @@ class AccessRecord:
     user_id: str | None = None
     issue: str | None = None
     message_ids: list[str] = field(default_factory=list)
+    duplicate_of: list[str] = field(default_factory=list)
     record_count: int = 0
     outcome: str = "ok"
     status: int = 200
@@ -52,6 +53,7 @@ class AccessRecord:
             "user_id": self.user_id,
             "issue": self.issue,
             "message_ids": self.message_ids,
+            "duplicate_of": self.duplicate_of,
             "record_count": self.record_count,
             "outcome": self.outcome,
             "status": self.status,

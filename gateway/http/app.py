@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import structlog
 from aiohttp import web
 
 from gateway.http.feeds import push_feed
@@ -11,6 +12,8 @@ from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import make_middleware
 from gateway.http.state import GATEWAY
 from gateway.runtime import Gateway
+
+log = structlog.get_logger("gateway")
 
 
 def make_app(gateway: Gateway) -> web.Application:
@@ -30,5 +33,12 @@ def make_app(gateway: Gateway) -> web.Application:
         yield
         await gateway.aclose()
 
+    async def stopping(_app: web.Application) -> None:
+        # The server has stopped listening; in-flight requests finish next, then cleanup
+        # closes the gateway. Workers stop taking messages now, finishing those in hand.
+        log.info("gateway.stopping")
+        await gateway.stop_consuming()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(stopping)
     return app

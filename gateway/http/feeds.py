@@ -77,6 +77,7 @@ async def push_feed(request: web.Request) -> web.Response:
     outcome = await _publish_once(gateway, name, feed, prepared)
     access.message_ids = outcome.accepted
     receipts = sorted(outcome.receipts, key=lambda r: r.index)
+    access.duplicate_of = [r.message_id for r in receipts if r.status == "duplicate"]
     counts = Counter(r.status for r in receipts)
     metrics = gateway.metrics.records
     for status, count in counts.items():

@@ -15,7 +15,7 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """200 when the gateway can accept messages; 503 naming every check that fails."""
-    checks = request.app[GATEWAY].readiness()
+    checks = await request.app[GATEWAY].readiness()
     ready = all(problem is None for problem in checks.values())
     body = {
         "status": "ready" if ready else "not_ready",

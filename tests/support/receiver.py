@@ -24,12 +24,30 @@ class FakeReceiver:
     plan: deque[int] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    arrived: int = 0  # requests that came in, answered or still held
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _open: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._open.set()
 
     def answer(self, *statuses: int) -> None:
         """Answer the next requests with these statuses, in order."""
         self.plan.extend(statuses)
+
+    def hold(self) -> None:
+        """Keep every request waiting, unanswered, until ``release()``."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Answer the held requests and those that follow."""
+        self._open.set()
+
+    async def wait_arrived(self, count: int, timeout: float = 20) -> None:
+        """Wait until ``count`` requests came in, answered or held."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.arrived >= count)
 
     def delivered(self) -> list[Received]:
         """The requests answered 2xx."""
@@ -46,6 +64,10 @@ class FakeReceiver:
             await self._changed.wait_for(enough)
 
     async def _inbox(self, request: web.Request) -> web.Response:
+        self.arrived += 1
+        async with self._changed:
+            self._changed.notify_all()
+        await self._open.wait()
         status = self.plan.popleft() if self.plan else 200
         self.received.append(Received(await request.read(), CIMultiDict(request.headers), status))
         async with self._changed:
@@ -65,6 +87,7 @@ class FakeReceiver:
         self.url = f"http://127.0.0.1:{port}/inbox"
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Answer what is held, and stop listening."""
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -1,7 +1,6 @@
 """Fixtures for the idempotency store: each behaviour runs against SQLite and the real Redis."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -9,27 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redis.asyncio
 
 from gateway.dedup import IdempotencyStore, RedisIdempotencyStore, SqliteIdempotencyStore
 from gateway.errors import DedupUnavailableError
-
-REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@dataclass
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    now: float = 1_000_000.0
-
-    def __call__(self) -> float:
-        """The time it is now, by this clock."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock ``seconds`` forward."""
-        self.now += seconds
+from tests.support.clock import FakeClock
+from tests.support.redis_keys import REDIS_URL, delete_keys
 
 
 @dataclass
@@ -47,17 +30,6 @@ class Backend:
         store = self.make()
         self.opened.append(store)
         return store
-
-
-async def delete_keys(prefix: str) -> None:
-    """Delete every Redis key under ``prefix`` (SCAN MATCH prefix*)."""
-    client = redis.asyncio.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ import uuid
 import pytest
 
 from gateway.dedup import RedisIdempotencyStore, SqliteIdempotencyStore, open_store
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.redis_keys import REDIS_URL
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,5 @@
 """The Redis store: its key layout, native expiry, and an unreachable server."""
 
-import os
 import uuid
 
 import pytest
@@ -9,8 +8,7 @@ import redis.exceptions
 
 from gateway.dedup import RedisIdempotencyStore
 from gateway.errors import DedupUnavailableError
-
-REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support.redis_keys import REDIS_URL
 
 SCOPE = "feed:crime-reports"
 CLOSED = "redis://127.0.0.1:1/0"

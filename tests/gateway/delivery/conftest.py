@@ -7,27 +7,8 @@ from adapters.outbound import deliverer_for
 from gateway.routing import compile_routing_table
 from schemas import REGISTRY
 from tests.support import keys
+from tests.support.delivery import delivery_routing
 from tests.support.receiver import FakeReceiver
-
-ROUTING = """\
-version: 1
-systems:
-  mvd.crime-registry: {{title: Interior, api_keys: ["${{MVD_CRIME_REGISTRY_KEY}}"]}}
-feeds:
-  crime-reports:
-    from: [mvd.crime-registry]
-    adapter: mvd.crime_report
-    schema: crime_report/1
-routes:
-  - {{name: all, to: [receiver.inbox]}}
-destinations:
-  receiver.inbox:
-    queue: {{type: {queue_type}}}
-    deliver: {{http: {{url: "{url}", timeout: 2s}}}}
-    prefetch: 4
-    retry: {{delays: [200ms, 200ms], immediate: {{attempts: 2, max_wait: 50ms}}}}
-    dedup: {{key: message_id, window: 1d}}
-"""
 
 
 @pytest.fixture
@@ -43,7 +24,7 @@ async def receiver():
 def delivery_table(receiver):
     """A routing table with one delivering destination (quorum work queue)."""
     return compile_routing_table(
-        ROUTING.format(url=receiver.url, queue_type="quorum"),
+        delivery_routing(receiver.url),
         "delivery.yaml",
         schemas=REGISTRY,
         adapters=ADAPTERS,

@@ -3,10 +3,23 @@
 import aio_pika
 import orjson
 
+from adapters import ADAPTERS
+from adapters.outbound import deliverer_for
 from gateway.delivery import headers as h
+from gateway.routing import compile_routing_table
+from schemas import REGISTRY
 from tests.support import keys
-from tests.support.amqp import take, until
+from tests.support.amqp import depth, take, until
+from tests.support.delivery import delivery_routing
+from tests.support.metrics import sample
 from tests.support.records import load
+
+
+def duplicates(gateway):
+    """How many redelivered messages the gateway's worker recognised as already delivered."""
+    return sample(
+        gateway, "gateway_deliveries_total", destination="receiver.inbox", outcome="duplicate"
+    )
 
 
 async def push(client, record=None, **headers):
@@ -112,9 +125,7 @@ async def test_redelivered_message_already_delivered_is_not_sent_again(
             aio_pika.Message(b'{"x": 1}', message_id="same-id-1"), routing_key=work
         )
     await receiver.wait_for(1)
-    await until(
-        lambda: gateway.metrics.deliveries.labels("receiver.inbox", "duplicate")._value.get() == 1
-    )
+    await until(lambda: 1 == duplicates(gateway))
     assert 1 == len(receiver.received)
 
 
@@ -146,6 +157,44 @@ async def test_worker_killed_between_delivery_and_ack_causes_no_second_delivery(
     await receiver.wait_for(1)
     second, _ = await start_gateway(delivery_settings, delivery_table, deliverers=deliverer_for)
     await second.wait_workers(15)
-    duplicates = second.metrics.deliveries.labels("receiver.inbox", "duplicate")
-    await until(lambda: duplicates._value.get() == 1)
+    await until(lambda: 1 == duplicates(second))
     assert 1 == len(receiver.received)
+
+
+async def test_copy_the_broker_refuses_sends_the_message_back_not_to_the_dlq(
+    delivering_gateway, receiver, amqp_channel
+):
+    """The ladder's queue is gone, so the retry copy comes back unroutable: the message returns
+    to its work queue (the broker is at fault, not the message) and is delivered later."""
+    gateway, client = delivering_gateway
+    topology = gateway.broker.topology
+    [step0, _] = topology.retry_queues["receiver.inbox"]
+    await amqp_channel.queue_delete(step0)
+    receiver.answer(500, 500)
+    await push(client)
+    await receiver.wait_for(1)
+    assert [500, 500, 200] == [r.status for r in receiver.received]
+    assert 0 == await depth(amqp_channel, topology.dead_letter_queue_of("receiver.inbox"))
+
+
+async def test_empty_optional_key_field_falls_back_to_the_message_id(
+    start_gateway, delivery_settings, receiver, amqp_channel
+):
+    """Deduplicating by a payload field the message leaves empty uses its message id: it is
+    delivered (not dead-lettered), and a redelivery of it is still caught."""
+    routing = delivery_routing(receiver.url).replace(
+        "dedup: {key: message_id, window: 1d}", "dedup: {key: payload.incident_date, window: 1d}"
+    )
+    table = compile_routing_table(
+        routing, "delivery.yaml", schemas=REGISTRY, adapters=ADAPTERS, env=keys.ENV
+    )
+    gateway, _ = await start_gateway(delivery_settings, table, deliverers=deliverer_for)
+    await gateway.wait_workers(15)
+    work = gateway.broker.topology.queue_of("receiver.inbox")
+    for _ in range(2):
+        await amqp_channel.default_exchange.publish(
+            aio_pika.Message(b'{"report_number": "IIV-1"}', message_id="no-date-1"),
+            routing_key=work,
+        )
+    await until(lambda: 1 == duplicates(gateway))
+    assert ["no-date-1"] == [r.headers["X-Message-Id"] for r in receiver.received]

@@ -12,11 +12,11 @@ async def test_healthz_says_alive(gateway_client):
 
 
 async def test_readyz_is_ready_with_broker_and_routing(gateway_client):
-    """/readyz is 200 with every check ok once the broker is connected."""
+    """/readyz is 200 with every check ok once the broker is connected and the store answers."""
     _, client = gateway_client
     response = await client.get("/readyz")
     assert 200 == response.status
-    assert {"status": "ready", "checks": {"routing": "ok", "broker": "ok"}} == (
+    assert {"status": "ready", "checks": {"routing": "ok", "broker": "ok", "dedup": "ok"}} == (
         await response.json()
     )
 
