@@ -3,5 +3,6 @@
 from adapters.outbound.base import Delivery, OutboundAdapter
 from adapters.outbound.factory import deliverer_for
 from adapters.outbound.http import HttpDeliverer
+from adapters.outbound.soap import SoapDeliverer
 
-__all__ = ["Delivery", "HttpDeliverer", "OutboundAdapter", "deliverer_for"]
+__all__ = ["Delivery", "HttpDeliverer", "OutboundAdapter", "SoapDeliverer", "deliverer_for"]

@@ -29,3 +29,21 @@ class OutboundAdapter(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+def envelope_headers(delivery: Delivery) -> dict[str, str]:
+    """The HTTP headers every outbound protocol sends: the idempotency key (the message id,
+    so the receiver can drop a duplicate itself), the attempt and the envelope as ``X-*``."""
+    headers = {
+        "Idempotency-Key": delivery.message_id,
+        "X-Message-Id": delivery.message_id,
+        "X-Attempt": str(delivery.attempt),
+    }
+    if delivery.correlation_id:
+        headers["X-Correlation-Id"] = delivery.correlation_id
+    if delivery.schema_id:
+        headers["X-Schema"] = delivery.schema_id
+    for name in ("client", "feed", "user_id", "issue"):
+        if name in delivery.envelope:
+            headers["X-" + name.replace("_", "-").title()] = str(delivery.envelope[name])
+    return headers

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.outbound.base import Delivery
+from adapters.outbound.base import Delivery, envelope_headers
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 
 #: statuses worth trying again: the receiver is busy, overloaded or broken for now
@@ -42,19 +42,7 @@ class HttpDeliverer:
 
     async def deliver(self, delivery: Delivery) -> None:
         """POST the message; raise TransientDeliveryError or PermanentDeliveryError."""
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": delivery.message_id,
-            "X-Message-Id": delivery.message_id,
-            "X-Attempt": str(delivery.attempt),
-        }
-        if delivery.correlation_id:
-            headers["X-Correlation-Id"] = delivery.correlation_id
-        if delivery.schema_id:
-            headers["X-Schema"] = delivery.schema_id
-        for name in ("client", "feed", "user_id", "issue"):
-            if name in delivery.envelope:
-                headers["X-" + name.replace("_", "-").title()] = str(delivery.envelope[name])
+        headers = {"Content-Type": "application/json", **envelope_headers(delivery)}
         try:
             response = await self._client.post(self._url, content=delivery.body, headers=headers)
         except httpx.TimeoutException as exc:

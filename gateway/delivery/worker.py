@@ -109,7 +109,7 @@ class DeliveryWorker:
         self._idle.set()
         self._handling: set[asyncio.Task[None]] = set()
         immediate = spec.retry.immediate
-        timeout = spec.deliver.http.timeout if spec.deliver is not None else 30.0
+        timeout = spec.deliver.timeout if spec.deliver is not None else 30.0
         self._lease_s = immediate.attempts * (timeout + immediate.max_wait) + _LEASE_MARGIN_S
 
     @property

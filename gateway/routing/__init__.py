@@ -10,6 +10,7 @@ from gateway.routing.spec import (
     RetrySpec,
     RouteSpec,
     RoutingSpec,
+    SoapDeliverySpec,
     SystemSpec,
     api_key_digest,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "RouteSpec",
     "RoutingSpec",
     "RoutingTable",
+    "SoapDeliverySpec",
     "SystemSpec",
     "api_key_digest",
     "compile_routing_table",

@@ -22,6 +22,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -183,18 +184,79 @@ class QueueSpec(_Spec):
     type: Literal["classic", "quorum"] = "quorum"
 
 
+def _http_url(value: str) -> str:
+    if re.match(r"^https?://", value) is None:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+HttpUrlEnvStr = Annotated[EnvStr, AfterValidator(_http_url)]
+"""An http(s) URL, checked after its ``${VARIABLE}`` references are replaced."""
+
+
 class HttpDeliverySpec(_Spec):
     """POST each message's canonical JSON to a receiving system's URL."""
 
-    url: EnvStr = Field(pattern=r"^https?://")
+    url: HttpUrlEnvStr
     timeout: Duration = Field(default=10.0, gt=0, description="per attempt")
     headers: dict[str, EnvStr] = Field(default_factory=dict)
 
 
-class DeliverySpec(_Spec):
-    """How a destination's messages reach the receiving system (one way)."""
+# XML 1.0 (fifth edition) NameStartChar and NameChar, without the colon: an NCName
+_NAME_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+    "\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+    "\U00010000-\U000effff"
+)
+_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*")
 
-    http: HttpDeliverySpec
+
+def _ncname(value: str) -> str:
+    if _NCNAME.fullmatch(value) is None:
+        raise ValueError(
+            f"{value!r} is not an XML name (NCName): a letter or _ first, then letters, "
+            "digits, _, - or .; no colon, no spaces"
+        )
+    return value
+
+
+XmlName = Annotated[str, AfterValidator(_ncname)]
+"""An XML NCName: the name of a WSDL operation, service or port."""
+
+
+class SoapDeliverySpec(_Spec):
+    """Call one operation of the receiving system's WSDL with each message's canonical fields."""
+
+    wsdl: EnvStr = Field(min_length=1, description="URL or file path of the WSDL")
+    operation: XmlName
+    service: XmlName | None = Field(default=None, description="when the WSDL has several")
+    port: XmlName | None = None
+    address: HttpUrlEnvStr | None = Field(
+        default=None, description="overrides the endpoint address in the WSDL"
+    )
+    timeout: Duration = Field(default=10.0, gt=0, description="per attempt")
+
+
+class DeliverySpec(_Spec):
+    """How a destination's messages reach the receiving system: exactly one protocol."""
+
+    http: HttpDeliverySpec | None = None
+    soap: SoapDeliverySpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_protocol(self) -> DeliverySpec:
+        given = [name for name in ("http", "soap") if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = f"both {' and '.join(given)}" if given else "neither"
+            raise ValueError(f"give exactly one protocol, http or soap (found {found})")
+        return self
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one attempt may take, whichever protocol delivers."""
+        protocol = self.http or self.soap
+        assert protocol is not None  # the validator requires one
+        return protocol.timeout
 
 
 class ImmediateRetrySpec(_Spec):
