@@ -1,11 +1,12 @@
-"""The ``gateway`` command: ``run``, ``routes check|explain``, ``schemas export``."""
+"""The ``gateway`` command: ``run``, ``routes check|explain``, ``schemas export``,
+``dlq list|show|replay|purge``."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from gateway.cli import routes, run, schemas
+from gateway.cli import dlq, routes, run, schemas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(commands)
     routes.register(commands)
     schemas.register(commands)
+    dlq.register(commands)
     return parser
 
 
