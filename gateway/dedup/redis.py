@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-import inspect
+import asyncio
+import hashlib
 import math
-from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 from gateway.dedup._base import Claim, check_duration, check_entry
 from gateway.errors import DedupUnavailableError
+
+# KEYS[1] entry; ARGV[1] "claimed|<owner>", ARGV[2] lease ms. Returns "" when claimed, else
+# the entry that is there ("claimed|<owner>" or "done|<message_id>").
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return ''
+end
+return redis.call('GET', KEYS[1])
+"""
 
 # KEYS[1] entry; ARGV[1] "claimed|<owner>", ARGV[2] "done|<message_id>", ARGV[3] retention ms.
 _COMPLETE = """
@@ -36,6 +48,16 @@ end
 return 0
 """
 
+_SCRIPTS = (_CLAIM, _COMPLETE, _RELEASE)
+
+#: one operation of a pipeline: queue its command on the pipeline (its reply comes in order)
+_Queue = Callable[[Pipeline], Any]
+
+
+def _sha(script: str) -> str:
+    """The SHA-1 Redis knows a script by (EVALSHA)."""
+    return hashlib.sha1(script.encode()).hexdigest()
+
 
 def _ms(seconds: float) -> int:
     """Seconds as whole milliseconds for PX, rounded up and never below 1."""
@@ -46,9 +68,14 @@ class RedisIdempotencyStore:
     """Idempotency entries as Redis strings ``claimed|<owner>`` or ``done|<message_id>``.
 
     The key of an entry is ``{prefix}:idem:{scope}:{key}``. Its PX is the lease while claimed
-    and the retention once done, so Redis expires entries itself. The client does not retry:
-    a command whose reply was lost may have been applied, and a retried SET NX would then find
-    its own claim and call it busy. Failures surface at once as DedupUnavailableError.
+    and the retention once done, so Redis expires entries itself. Every operation is one Lua
+    script (atomic in Redis), called by its SHA-1. Operations asked for while a pipeline is on
+    its way wait and go together in the next one: one round trip for all of them, each
+    answered on its own.
+
+    The client does not retry: a command whose reply was lost may have been applied, and a
+    retried claim would then find its own entry and call it busy. Failures surface at once as
+    DedupUnavailableError, to every operation of the pipeline that failed.
     """
 
     def __init__(self, url: str, *, prefix: str, timeout_s: float = 2.0) -> None:
@@ -61,8 +88,11 @@ class RedisIdempotencyStore:
             retry=Retry(NoBackoff(), 0),
             decode_responses=True,
         )
-        self._complete = self._redis.register_script(_COMPLETE)
-        self._release = self._redis.register_script(_RELEASE)
+        self._claim = _sha(_CLAIM)
+        self._complete = _sha(_COMPLETE)
+        self._release = _sha(_RELEASE)
+        self._queued: list[tuple[_Queue, asyncio.Future[Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     def _key(self, scope: str, key: str) -> str:
         """The Redis key of the entry for (scope, key)."""
@@ -75,15 +105,13 @@ class RedisIdempotencyStore:
         check_entry(scope, key, owner)
         check_duration("lease_s", lease_s)
         check_duration("retention_s", retention_s)
-        name, value = self._key(scope, key), f"claimed|{owner}"
-        for _ in range(2):  # the entry may vanish between SET NX and GET: then SET once more
-            if await self._call(self._redis.set(name, value, nx=True, px=_ms(lease_s))):
-                return Claim("claimed")
-            current = await self._call(self._redis.get(name))
-            if current is not None:
-                state, _, rest = str(current).partition("|")
-                return Claim("done", rest) if state == "done" else Claim("busy")
-        return Claim("busy")
+        args: list[str | int] = [f"claimed|{owner}", _ms(lease_s)]
+        name = self._key(scope, key)
+        current = await self._run(lambda pipe: pipe.evalsha(self._claim, 1, name, *args))
+        if not current:
+            return Claim("claimed")
+        state, _, rest = str(current).partition("|")
+        return Claim("done", rest) if state == "done" else Claim("busy")
 
     async def complete(
         self, scope: str, key: str, *, owner: str, message_id: str, retention_s: float
@@ -92,13 +120,14 @@ class RedisIdempotencyStore:
         check_entry(scope, key, owner)
         check_duration("retention_s", retention_s)
         args: list[str | int] = [f"claimed|{owner}", f"done|{message_id}", _ms(retention_s)]
-        done = await self._call(self._complete(keys=[self._key(scope, key)], args=args))
-        return bool(done)
+        name = self._key(scope, key)
+        return bool(await self._run(lambda pipe: pipe.evalsha(self._complete, 1, name, *args)))
 
     async def release(self, scope: str, key: str, *, owner: str) -> None:
         """Forget ``owner``'s claim (the attempt failed), leaving anything else alone."""
         check_entry(scope, key, owner)
-        await self._call(self._release(keys=[self._key(scope, key)], args=[f"claimed|{owner}"]))
+        name = self._key(scope, key)
+        await self._run(lambda pipe: pipe.evalsha(self._release, 1, name, f"claimed|{owner}"))
 
     async def purge_expired(self) -> int:
         """Nothing to do: Redis expires entries itself (PX), so this returns 0."""
@@ -106,24 +135,78 @@ class RedisIdempotencyStore:
 
     async def ping(self) -> None:
         """Raise DedupUnavailableError unless Redis answers PING."""
-        await self._call(self._redis.ping())
+        await self._run(lambda pipe: pipe.ping())
 
     async def aclose(self) -> None:
         """Close the client and its connection pool; calling it again does nothing."""
         if self._closed:
             return
         self._closed = True
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
         await self._redis.aclose()
 
-    async def _call(self, command: Awaitable[Any]) -> Any:
-        """Await one Redis command, translating Redis's failures to DedupUnavailableError."""
+    async def _run(self, queue: _Queue) -> Any:
+        """Send ``queue``'s command in the next pipeline and wait for its reply."""
         if self._closed:
-            if inspect.iscoroutine(command):
-                command.close()
             raise DedupUnavailableError("the idempotency store is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queued.append((queue, future))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send(), name="dedup-redis")
+        return await future
+
+    async def _send(self) -> None:
+        """Send what is queued, one pipeline after the other, until nothing is."""
         try:
-            return await command
+            while self._queued:
+                batch, self._queued = self._queued, []
+                await self._pipeline(batch)
+        finally:
+            self._sender = None
+
+    async def _pipeline(self, batch: list[tuple[_Queue, asyncio.Future[Any]]]) -> None:
+        """One round trip for ``batch``; answer each operation, or all of them with the
+        failure. Scripts Redis does not know (after a restart or SCRIPT FLUSH) are loaded and
+        the operations that met NOSCRIPT (which therefore did not run) are sent once more."""
+        try:
+            replies = await self._execute(batch)
+            unknown = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+            if unknown:
+                for script in _SCRIPTS:
+                    await self._redis.script_load(script)
+                again = await self._execute([batch[i] for i in unknown])
+                for i, reply in zip(unknown, again, strict=True):
+                    replies[i] = reply
         except redis.exceptions.TimeoutError as exc:
-            raise DedupUnavailableError(f"Redis did not answer in time: {exc}") from exc
+            return _fail(batch, DedupUnavailableError(f"Redis did not answer in time: {exc}"), exc)
         except redis.exceptions.ConnectionError as exc:
-            raise DedupUnavailableError(f"Redis is unreachable: {exc}") from exc
+            return _fail(batch, DedupUnavailableError(f"Redis is unreachable: {exc}"), exc)
+        except redis.exceptions.RedisError as exc:
+            return _fail(batch, DedupUnavailableError(f"Redis refused: {exc}"), exc)
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, Exception):
+                error = DedupUnavailableError(f"Redis refused: {reply}")
+                error.__cause__ = reply
+                future.set_exception(error)
+            else:
+                future.set_result(reply)
+        return None
+
+    async def _execute(self, batch: list[tuple[_Queue, asyncio.Future[Any]]]) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for queue, _ in batch:
+                queue(pipe)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
+
+
+def _fail(
+    batch: list[tuple[_Queue, asyncio.Future[Any]]], error: Exception, cause: Exception
+) -> None:
+    error.__cause__ = cause
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)

@@ -6,7 +6,7 @@ import pytest
 import redis.asyncio
 import redis.exceptions
 
-from gateway.dedup import RedisIdempotencyStore
+from gateway.dedup import Claim, RedisIdempotencyStore
 from gateway.errors import DedupUnavailableError
 from tests.support.redis_keys import REDIS_URL
 
@@ -67,3 +67,18 @@ async def test_a_done_entry_is_kept_for_its_retention(redis_only):
 async def test_purge_expired_leaves_expiry_to_redis(redis_only):
     """Redis expires entries itself, so purge_expired() reports 0."""
     assert 0 == await redis_only.opened[0].purge_expired()
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again(redis_only):
+    """After SCRIPT FLUSH (or a Redis restart) the store loads its scripts and carries on."""
+    store = redis_only.opened[0]
+    await store.claim(SCOPE, "m-1", owner="a", lease_s=30, retention_s=60)
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await client.script_flush()
+    finally:
+        await client.aclose()
+    assert (Claim("busy"), True) == (
+        await store.claim(SCOPE, "m-1", owner="b", lease_s=30, retention_s=60),
+        await store.complete(SCOPE, "m-1", owner="a", message_id="msg-1", retention_s=60),
+    )

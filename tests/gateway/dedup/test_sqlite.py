@@ -109,6 +109,35 @@ async def test_locked_file_is_unavailable(tmp_path):
         await store.aclose()
 
 
+async def test_lock_held_for_a_moment_is_waited_out_without_blocking_the_loop(tmp_path):
+    """Another writer holds the lock for a while: the claim waits (asynchronously: the event
+    loop keeps running meanwhile) and then succeeds."""
+    path = tmp_path / "dedup.db"
+    store = SqliteIdempotencyStore(path, timeout_s=5)
+    await store.ping()
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    ticks = 0
+
+    async def tick():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    ticker = asyncio.create_task(tick())
+    asyncio.get_running_loop().call_later(0.2, locker.execute, "ROLLBACK")
+    try:
+        claim = await store.claim(SCOPE, "m-1", owner="a", lease_s=10, retention_s=60)
+        ticks_while_waiting = ticks
+    finally:
+        ticker.cancel()
+        locker.close()
+        await store.aclose()
+    assert Claim("claimed") == claim
+    assert ticks_while_waiting > 5
+
+
 async def test_store_works_again_once_the_lock_is_gone(tmp_path):
     """A failed transaction leaves the store usable once the other writer has finished."""
     path = tmp_path / "dedup.db"

@@ -118,6 +118,28 @@ async def test_concurrent_claims_from_two_stores_grant_exactly_one(backend):
     }
 
 
+async def test_concurrent_operations_on_one_store_are_each_answered(store):
+    """Forty claims at once on one store, two per key, then the winners complete and the
+    losers claim again: every answer is its own (20 claimed and 20 busy, then 20 done)."""
+    first = await asyncio.gather(
+        *(claim(store, f"owner-{i}", key=f"m-{i % 20}") for i in range(40))
+    )
+    winners = [i for i, r in enumerate(first) if r.state == "claimed"]
+    await asyncio.gather(
+        *(
+            store.complete(
+                SCOPE, f"m-{i % 20}", owner=f"owner-{i}", message_id=f"id-{i}", retention_s=60
+            )
+            for i in winners
+        )
+    )
+    again = await asyncio.gather(*(claim(store, "late", key=f"m-{k}") for k in range(20)))
+    assert (20, 20) == (len(winners), sum(r.state == "busy" for r in first))
+    assert {i % 20 for i in winners} == set(range(20))
+    done = {int(r.message_id.removeprefix("id-")) % 20 for r in again if r.state == "done"}
+    assert set(range(20)) == done
+
+
 async def test_claim_with_an_expired_lease_is_granted(backend, store):
     """A claim whose lease ran out counts as absent: its claimer is presumed dead."""
     await claim(store, "a", lease_s=0.05)
