@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    requests: int = 0  # requests answered in all
 
     def row(self) -> str:
         """One aligned line of the report."""
@@ -104,12 +106,17 @@ def load(
     connections: int,
     seconds: float,
     records_per_request: int = 1,
+    unique: tuple[bytes, str] | None = None,
 ) -> Figures:
-    """Drive ``url`` with POSTs of ``body`` from ``connections`` connections for ``seconds``."""
+    """Drive ``url`` with POSTs of ``body`` from ``connections`` connections for ``seconds``.
+
+    With ``unique=(placeholder, prefix)`` every request's body has ``placeholder`` replaced by
+    ``prefix`` and a running number, so that no two requests carry the same record.
+    """
     if shutil.which("wrk"):
-        return _wrk(name, url, body, headers, connections, seconds, records_per_request)
+        return _wrk(name, url, body, headers, connections, seconds, records_per_request, unique)
     return asyncio.run(
-        _python_load(name, url, body, headers, connections, seconds, records_per_request)
+        _python_load(name, url, body, headers, connections, seconds, records_per_request, unique)
     )
 
 
@@ -126,6 +133,7 @@ def _wrk(
     connections: int,
     seconds: float,
     per_request: int,
+    unique: tuple[bytes, str] | None = None,
 ) -> Figures:
     with tempfile.TemporaryDirectory() as tmp:
         body_file = Path(tmp) / "body.json"
@@ -136,6 +144,17 @@ def _wrk(
             f'local f = io.open("{body_file}", "rb"); wrk.body = f:read("*all"); f:close()',
         ]
         lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+        if unique is not None:  # one thread (-t1), so one counter numbers every request
+            placeholder, prefix = unique
+            lines += [
+                "local n = 0",
+                "request = function()",
+                "  n = n + 1",
+                f'  local body = string.gsub(wrk.body, "{placeholder.decode()}", '
+                f'string.format("{prefix}%09d", n))',
+                "  return wrk.format(nil, nil, nil, body)",
+                "end",
+            ]
         script.write_text("\n".join(lines) + "\n")
         out = subprocess.run(
             [
@@ -153,6 +172,7 @@ def _wrk(
             check=True,
         ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors:.*", out)
     return Figures(
@@ -162,6 +182,7 @@ def _wrk(
         _wrk_ms(out, "50%"),
         _wrk_ms(out, "99%"),
         (int(errors.group(1)) if errors else 0) + (1 if socket_errors else 0),
+        total,
     )
 
 
@@ -181,9 +202,11 @@ async def _python_load(
     connections: int,
     seconds: float,
     per_request: int,
+    unique: tuple[bytes, str] | None = None,
 ) -> Figures:
     latencies: list[float] = []
     errors = 0
+    numbers = itertools.count(1)
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -191,8 +214,12 @@ async def _python_load(
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < deadline:
+                data = body
+                if unique is not None:
+                    placeholder, prefix = unique
+                    data = body.replace(placeholder, f"{prefix}{next(numbers):09d}".encode())
                 started = time.perf_counter()
-                async with session.post(url, data=body, headers=dict(headers)) as response:
+                async with session.post(url, data=data, headers=dict(headers)) as response:
                     await response.read()
                     if response.status != 202:
                         errors += 1
@@ -202,7 +229,7 @@ async def _python_load(
         await asyncio.gather(*(worker() for _ in range(connections)))
         elapsed = time.perf_counter() - started
     rps = len(latencies) / elapsed
-    return Figures(name, rps, rps * per_request, *_percentiles(latencies), errors)
+    return Figures(name, rps, rps * per_request, *_percentiles(latencies), errors, len(latencies))
 
 
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
