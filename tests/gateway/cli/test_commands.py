@@ -84,3 +84,33 @@ def test_every_command_has_help(args):
     )
     assert 0 == result.returncode, result.stderr
     assert "usage: gateway" in result.stdout
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error():
+    """`gateway routes explain ... | head -1`: the reader goes away, the command ends quietly
+    with status 0 instead of a BrokenPipeError traceback."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "routes",
+            "explain",
+            str(ROUTING_YAML),
+            "--feed",
+            "crime-reports",
+            str(FIXTURES / "records" / "mvd_crime_report.json"),
+        ],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **keys.ENV},
+        check=False,
+        timeout=60,
+    )
+    os.close(write)
+    assert (0, "") == (result.returncode, result.stderr)
