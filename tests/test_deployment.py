@@ -9,10 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_compose_file_parses_with_gateway_broker_and_redis():
-    """docker/compose.yaml is valid YAML with the three services."""
+    """docker/compose.yaml is valid YAML with the three services; the gateway keeps its
+    idempotency keys in the Redis beside it."""
     compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text())
     assert {"gateway", "rabbitmq", "redis"} == set(compose["services"])
     assert "docker/Dockerfile" == compose["services"]["gateway"]["build"]["dockerfile"]
+    assert "redis" == compose["services"]["gateway"]["environment"]["GATEWAY_DEDUP_BACKEND"]
 
 
 def test_dockerfile_installs_this_package_and_runs_its_console_script():

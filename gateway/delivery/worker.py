@@ -266,6 +266,7 @@ class DeliveryWorker:
             return await self._retry_later(message, attempts, f"dedup store unavailable: {exc}")
         if claim.state == "done":
             self._metrics.deliveries.labels(self.destination, "duplicate").inc()
+            self._metrics.dedup_hits.labels(self._scope).inc()
             log.info("delivery.duplicate_skipped", original_message_id=claim.message_id)
             return "ack"
         if claim.state == "busy":

@@ -70,6 +70,7 @@ class IngestDeduplicator:
                 if key is None:
                     claims.publish.append(message)
                 elif key in first_in_request:  # the same record twice in one batch
+                    self._metrics.dedup_hits.labels(scope).inc()
                     original = first_in_request[key]
                     claims.answered.append(_duplicate(message.index, original.envelope.message_id))
                 else:

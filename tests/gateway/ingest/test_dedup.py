@@ -12,6 +12,7 @@ from schemas import REGISTRY
 from tests.support import keys
 from tests.support.amqp import depth, take
 from tests.support.clock import FakeClock
+from tests.support.metrics import sample
 from tests.support.records import load
 
 ETERGOV = "etergov.crime-reports"
@@ -31,7 +32,8 @@ async def push(client, record, feed="crime-reports", key=keys.MVD):
 
 
 async def test_second_push_is_a_duplicate_with_the_original_message_id(dedup_gateway, amqp_channel):
-    """The same report pushed again: 200 "duplicate" naming the first message id; one copy."""
+    """The same report pushed again: 200 "duplicate" naming the first message id; one copy;
+    one dedup hit."""
     gateway, client = dedup_gateway
     first = await push(client, load("mvd_crime_report"))
     second = await push(client, load("mvd_crime_report"))
@@ -44,6 +46,7 @@ async def test_second_push_is_a_duplicate_with_the_original_message_id(dedup_gat
     queue = gateway.broker.topology.queue_of(ETERGOV)
     [message] = await take(amqp_channel, queue, 1)
     assert (first[1]["message_id"], 0) == (message.message_id, await depth(amqp_channel, queue))
+    assert 1 == sample(gateway, "gateway_dedup_hits_total", scope="feed:crime-reports")
 
 
 async def test_concurrent_pushes_of_one_record_are_accepted_once(dedup_gateway, amqp_channel):
