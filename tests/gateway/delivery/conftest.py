@@ -46,3 +46,9 @@ async def delivering_gateway(start_gateway, delivery_settings, delivery_table):
     )
     await gateway.wait_workers(15)
     return gateway, client
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend_settings(request, delivery_settings):
+    """delivery_settings on each idempotency store backend: SQLite, then the real Redis."""
+    return delivery_settings.model_copy(update={"dedup_backend": request.param})

@@ -131,9 +131,14 @@ async def test_redelivered_message_already_delivered_is_not_sent_again(
     assert (1, 1.0) == (len(receiver.received), hits)
 
 
-async def test_failed_attempt_releases_the_key(delivering_gateway, receiver):
+async def test_failed_attempt_releases_the_key(
+    start_gateway, backend_settings, delivery_table, receiver
+):
     """After a failed attempt the retry is delivered, not mistaken for a duplicate."""
-    _, client = delivering_gateway
+    gateway, client = await start_gateway(
+        backend_settings, delivery_table, deliverers=deliverer_for
+    )
+    await gateway.wait_workers(15)
     receiver.answer(500, 500)
     await push(client)
     await receiver.wait_for(1)
@@ -141,12 +146,10 @@ async def test_failed_attempt_releases_the_key(delivering_gateway, receiver):
 
 
 async def test_worker_killed_between_delivery_and_ack_causes_no_second_delivery(
-    start_gateway, delivery_settings, delivery_table, receiver
+    start_gateway, backend_settings, delivery_table, receiver
 ):
     """A worker dies after delivering but before acking: the next worker only acks."""
-    from adapters.outbound import deliverer_for
-
-    first, client = await start_gateway(delivery_settings, delivery_table, deliverers=deliverer_for)
+    first, client = await start_gateway(backend_settings, delivery_table, deliverers=deliverer_for)
     await first.wait_workers(15)
     [worker] = first.workers
 
@@ -157,7 +160,7 @@ async def test_worker_killed_between_delivery_and_ack_causes_no_second_delivery(
     worker._before_ack = die
     await push(client)
     await receiver.wait_for(1)
-    second, _ = await start_gateway(delivery_settings, delivery_table, deliverers=deliverer_for)
+    second, _ = await start_gateway(backend_settings, delivery_table, deliverers=deliverer_for)
     await second.wait_workers(15)
     await until(lambda: 1 == duplicates(second))
     assert 1 == len(receiver.received)
