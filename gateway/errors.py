@@ -184,21 +184,34 @@ class DedupUnavailableError(ServerError, TransientError):
 
 
 class DeliveryError(Exception):
-    """A delivery to a receiving system failed; ``status`` is the HTTP status if there was one."""
+    """A delivery to a receiving system failed; ``status`` is the HTTP status if there was one.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    ``message`` may quote the receiver's answer, which can echo personal data: it goes into
+    the dead-letter queue beside the message itself. ``summary`` quotes nothing the receiver
+    said: it is what the log gets.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, summary: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.summary = summary or message
 
 
 class TransientDeliveryError(DeliveryError, TransientError):
     """Worth trying again: in-process first, then on the broker's retry ladder."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        summary: str | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, summary=summary)
         self.retry_after = retry_after
 
 

@@ -59,7 +59,12 @@ class Gateway:
         self._owns_store = store is None
         self.store = store if store is not None else _open_store_if_needed(settings, table)
         self.dedup = (
-            IngestDeduplicator(self.store, self.metrics, wait_s=settings.publish_timeout)
+            IngestDeduplicator(
+                self.store,
+                self.metrics,
+                wait_s=settings.publish_timeout,
+                publish_timeout=settings.publish_timeout,
+            )
             if self.store is not None
             else None
         )
@@ -112,10 +117,9 @@ class Gateway:
         is missing, the connection drops meanwhile) is tried again until it runs."""
         pending = list(self.workers)
         while pending:
+            # connected, with the topology declared (consuming is fine under a resource alarm)
             with contextlib.suppress(BrokerUnavailableError):
                 await self.broker.wait_ready(3600)
-            if not self.broker.ready:
-                continue
             for worker in list(pending):
                 try:
                     await worker.start(self.broker.connection)
@@ -142,10 +146,15 @@ class Gateway:
             self._workers_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._workers_task
-        await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(w.stop(self.settings.shutdown_timeout) for w in self.workers),
             return_exceptions=True,
         )
+        for worker, outcome in zip(self.workers, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.error(
+                    "delivery.stop_failed", destination=worker.destination, error=repr(outcome)
+                )
 
     async def stop_consuming(self) -> None:
         """The first step of a graceful stop: workers take no more messages (those in hand

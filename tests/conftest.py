@@ -20,8 +20,10 @@ from gateway.routing import RoutingTable, compile_routing_table
 from schemas import REGISTRY
 from tests.support import keys
 from tests.support.amqp import delete_topology
+from tests.support.delivery import delivery_routing
 from tests.support.gateway import serve
 from tests.support.process import GatewayProcess
+from tests.support.receiver import FakeReceiver
 from tests.support.redis_keys import REDIS_URL, delete_keys
 
 AMQP_URL = os.environ.get("GATEWAY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -139,3 +141,24 @@ async def run_gateway(
         await delete_topology(amqp_url, topology_for(table, namespace))
     if started:
         await delete_keys(f"test:{namespace}")
+
+
+@pytest.fixture
+async def receiver():
+    """The fake receiving system."""
+    fake = FakeReceiver()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def delivery_table(receiver):
+    """A routing table with one delivering destination (quorum work queue)."""
+    return compile_routing_table(
+        delivery_routing(receiver.url),
+        "delivery.yaml",
+        schemas=REGISTRY,
+        adapters=ADAPTERS,
+        env=keys.ENV,
+    )

@@ -22,6 +22,11 @@ class Delivery:
 class OutboundAdapter(Protocol):
     """Delivers messages over one protocol; retry policy is the caller's, never the adapter's."""
 
+    async def prepare(self) -> None:
+        """Get ready to deliver (load a WSDL, ...), before a message is claimed; raise
+        TransientDeliveryError or PermanentDeliveryError when that cannot be done."""
+        ...
+
     async def deliver(self, delivery: Delivery) -> None:
         """Hand the message over; raise TransientDeliveryError or PermanentDeliveryError."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import time
 from collections.abc import Mapping
@@ -47,6 +48,9 @@ class HttpDeliverer:
             )
         return self._session
 
+    async def prepare(self) -> None:
+        """Nothing to prepare: the connection pool opens with the first delivery."""
+
     async def deliver(self, delivery: Delivery) -> None:
         """POST the message; raise TransientDeliveryError or PermanentDeliveryError."""
         headers = {"Content-Type": "application/json", **envelope_headers(delivery)}
@@ -56,8 +60,7 @@ class HttpDeliverer:
             ) as response:
                 status = response.status
                 if 200 <= status < 300:
-                    async for _ in response.content.iter_chunked(_CHUNK):
-                        pass  # read to the end, so the connection can be used again
+                    await _drain(response)
                     return
                 quoted = await response.content.read(_QUOTED)
                 retry_after = retry_after_seconds(response.headers)
@@ -67,10 +70,13 @@ class HttpDeliverer:
             ) from exc
         except aiohttp.ClientError as exc:
             raise TransientDeliveryError(f"{self._url}: {type(exc).__name__}: {exc}") from exc
-        text = f"{self._url} answered HTTP {status}: {quoted.decode('utf-8', 'replace')}"
+        summary = f"{self._url} answered HTTP {status}"
+        text = f"{summary}: {quoted.decode('utf-8', 'replace')}"
         if status in TRANSIENT_STATUSES or status >= 500:
-            raise TransientDeliveryError(text, status=status, retry_after=retry_after)
-        raise PermanentDeliveryError(text, status=status)
+            raise TransientDeliveryError(
+                text, status=status, retry_after=retry_after, summary=summary
+            )
+        raise PermanentDeliveryError(text, status=status, summary=summary)
 
     async def aclose(self) -> None:
         """Close the connection pool (twice is harmless)."""
@@ -78,6 +84,14 @@ class HttpDeliverer:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read a success's body to its end, so the connection can serve again. The receiver
+    has said 2xx: a body cut short or slow changes nothing about the delivery."""
+    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+        async for _ in response.content.iter_chunked(_CHUNK):
+            pass
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -123,6 +123,10 @@ class SoapDeliverer:
         self._client: AsyncClient | None = None
         self._proxy: Any = None
 
+    async def prepare(self) -> None:
+        """Load the WSDL and find the operation (once); the errors ``deliver`` would raise."""
+        await self._operation_proxy()
+
     async def deliver(self, delivery: Delivery) -> None:
         """Call the operation; raise TransientDeliveryError or PermanentDeliveryError."""
         fields = self._fields(delivery.body)
@@ -243,36 +247,45 @@ class SoapDeliverer:
         except (ZeepError, SyntaxError, TypeError, ValueError) as exc:
             if exchange.status is None:
                 raise PermanentDeliveryError(
-                    f"the message does not fit {self._operation}: {exc}"
+                    f"the message does not fit {self._operation}: {exc}",
+                    summary=f"the message does not fit {self._operation} ({type(exc).__name__})",
                 ) from exc
-            raise TransientDeliveryError(
+            summary = (
                 f"{self._where(exchange)} answered HTTP {exchange.status} with a reply that "
-                f"cannot be read: {_short(str(exc))}",
-                status=exchange.status,
+                "cannot be read"
+            )
+            raise TransientDeliveryError(
+                f"{summary}: {_short(str(exc))}", status=exchange.status, summary=summary
             ) from exc
 
     def _fault_error(self, fault: Fault, exchange: _Exchange) -> DeliveryError:
         code = fault.code or ""
-        text = (
+        summary = (
             f"{self._where(exchange)} answered {self._operation} with SOAP fault "
-            f"{code or '(no code)'}: {_short(str(fault.message or ''))}"
+            f"{code or '(no code)'}"
         )
+        text = f"{summary}: {_short(str(fault.message or ''))}"
         if _fault_kind(code) in PERMANENT_FAULT_CODES:
-            return PermanentDeliveryError(text, status=exchange.status)
+            return PermanentDeliveryError(text, status=exchange.status, summary=summary)
         return TransientDeliveryError(
             text,
             status=exchange.status,
             retry_after=retry_after_seconds(exchange.response_headers),
+            summary=summary,
         )
 
     def _status_error(self, status: int, message: str, exchange: _Exchange) -> DeliveryError:
-        text = f"{self._where(exchange)} answered HTTP {status}: {_short(message)}"
+        summary = f"{self._where(exchange)} answered HTTP {status}"
+        text = f"{summary}: {_short(message)}"
         # below 300: the status was fine but the body was not SOAP (a broken answer)
         if status in TRANSIENT_STATUSES or status >= 500 or status < 300:
             return TransientDeliveryError(
-                text, status=status, retry_after=retry_after_seconds(exchange.response_headers)
+                text,
+                status=status,
+                retry_after=retry_after_seconds(exchange.response_headers),
+                summary=summary,
             )
-        return PermanentDeliveryError(text, status=status)
+        return PermanentDeliveryError(text, status=status, summary=summary)
 
     def _where(self, exchange: _Exchange) -> str:
         return exchange.url or self._address or self._wsdl

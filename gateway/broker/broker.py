@@ -153,7 +153,8 @@ class Broker:
             self._starter = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def wait_ready(self, timeout: float) -> None:
-        """Wait until the broker is ready; raise BrokerUnavailableError after ``timeout``."""
+        """Wait until connected with the topology declared; raise BrokerUnavailableError after
+        ``timeout``. A resource alarm is not waited out (``ready`` stays False under one)."""
         try:
             async with asyncio.timeout(timeout):
                 await self._ready.wait()

@@ -42,6 +42,7 @@ Backends: :class:`SqliteIdempotencyStore` (one file, WAL, for one host) and
 
 from gateway.dedup._base import Claim, IdempotencyStore
 from gateway.dedup.factory import open_store
+from gateway.dedup.keys import dedup_key
 from gateway.dedup.redis import RedisIdempotencyStore
 from gateway.dedup.sqlite import SqliteIdempotencyStore
 
@@ -50,5 +51,6 @@ __all__ = [
     "IdempotencyStore",
     "RedisIdempotencyStore",
     "SqliteIdempotencyStore",
+    "dedup_key",
     "open_store",
 ]

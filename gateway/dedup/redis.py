@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio
@@ -16,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
 from gateway.dedup._base import Claim, check_duration, check_entry
+from gateway.dedup._batch import Batcher, Op, fail_all
 from gateway.errors import DedupUnavailableError
 
 # KEYS[1] entry; ARGV[1] "claimed|<owner>", ARGV[2] lease ms. Returns "" when claimed, else
@@ -50,7 +50,7 @@ return 0
 
 _SCRIPTS = (_CLAIM, _COMPLETE, _RELEASE)
 
-#: one operation of a pipeline: queue its command on the pipeline (its reply comes in order)
+#: one operation: queue its command on the pipeline (its reply comes back in order)
 _Queue = Callable[[Pipeline], Any]
 
 
@@ -91,8 +91,7 @@ class RedisIdempotencyStore:
         self._claim = _sha(_CLAIM)
         self._complete = _sha(_COMPLETE)
         self._release = _sha(_RELEASE)
-        self._queued: list[tuple[_Queue, asyncio.Future[Any]]] = []
-        self._sender: asyncio.Task[None] | None = None
+        self._batcher: Batcher[_Queue] = Batcher(self._pipeline, name="dedup-redis")
 
     def _key(self, scope: str, key: str) -> str:
         """The Redis key of the entry for (scope, key)."""
@@ -107,7 +106,13 @@ class RedisIdempotencyStore:
         check_duration("retention_s", retention_s)
         args: list[str | int] = [f"claimed|{owner}", _ms(lease_s)]
         name = self._key(scope, key)
-        current = await self._run(lambda pipe: pipe.evalsha(self._claim, 1, name, *args))
+
+        def undo(current: Any) -> Op[_Queue] | None:
+            return None if current else Op(self._release_op(name, owner))
+
+        current = await self._batcher.run(
+            Op(lambda pipe: pipe.evalsha(self._claim, 1, name, *args), undo)
+        )
         if not current:
             return Claim("claimed")
         state, _, rest = str(current).partition("|")
@@ -121,13 +126,18 @@ class RedisIdempotencyStore:
         check_duration("retention_s", retention_s)
         args: list[str | int] = [f"claimed|{owner}", f"done|{message_id}", _ms(retention_s)]
         name = self._key(scope, key)
-        return bool(await self._run(lambda pipe: pipe.evalsha(self._complete, 1, name, *args)))
+        done = await self._batcher.run(
+            Op(lambda pipe: pipe.evalsha(self._complete, 1, name, *args))
+        )
+        return bool(done)
 
     async def release(self, scope: str, key: str, *, owner: str) -> None:
         """Forget ``owner``'s claim (the attempt failed), leaving anything else alone."""
         check_entry(scope, key, owner)
-        name = self._key(scope, key)
-        await self._run(lambda pipe: pipe.evalsha(self._release, 1, name, f"claimed|{owner}"))
+        await self._batcher.run(Op(self._release_op(self._key(scope, key), owner)))
+
+    def _release_op(self, name: str, owner: str) -> _Queue:
+        return lambda pipe: pipe.evalsha(self._release, 1, name, f"claimed|{owner}")
 
     async def purge_expired(self) -> int:
         """Nothing to do: Redis expires entries itself (PX), so this returns 0."""
@@ -135,40 +145,24 @@ class RedisIdempotencyStore:
 
     async def ping(self) -> None:
         """Raise DedupUnavailableError unless Redis answers PING."""
-        await self._run(lambda pipe: pipe.ping())
+        await self._batcher.run(Op(lambda pipe: pipe.ping()))
 
     async def aclose(self) -> None:
-        """Close the client and its connection pool; calling it again does nothing."""
+        """Finish what is under way, close the client and its connection pool; calling it
+        again does nothing."""
         if self._closed:
             return
         self._closed = True
-        if self._sender is not None:
-            await asyncio.gather(self._sender, return_exceptions=True)
-        await self._redis.aclose()
-
-    async def _run(self, queue: _Queue) -> Any:
-        """Send ``queue``'s command in the next pipeline and wait for its reply."""
-        if self._closed:
-            raise DedupUnavailableError("the idempotency store is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append((queue, future))
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._send(), name="dedup-redis")
-        return await future
-
-    async def _send(self) -> None:
-        """Send what is queued, one pipeline after the other, until nothing is."""
         try:
-            while self._queued:
-                batch, self._queued = self._queued, []
-                await self._pipeline(batch)
+            await self._batcher.aclose()
         finally:
-            self._sender = None
+            await self._redis.aclose()
 
-    async def _pipeline(self, batch: list[tuple[_Queue, asyncio.Future[Any]]]) -> None:
-        """One round trip for ``batch``; answer each operation, or all of them with the
-        failure. Scripts Redis does not know (after a restart or SCRIPT FLUSH) are loaded and
-        the operations that met NOSCRIPT (which therefore did not run) are sent once more."""
+    async def _pipeline(self, batch: Sequence[_Queue]) -> list[Any]:
+        """One round trip for ``batch``: one reply per operation (an exception for a command
+        Redis refused), or DedupUnavailableError for all. Scripts Redis does not know (after a
+        restart or SCRIPT FLUSH) are loaded and the operations that met NOSCRIPT (which
+        therefore did not run) are sent once more."""
         try:
             replies = await self._execute(batch)
             unknown = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
@@ -179,34 +173,25 @@ class RedisIdempotencyStore:
                 for i, reply in zip(unknown, again, strict=True):
                     replies[i] = reply
         except redis.exceptions.TimeoutError as exc:
-            return _fail(batch, DedupUnavailableError(f"Redis did not answer in time: {exc}"), exc)
+            error = DedupUnavailableError(f"Redis did not answer in time: {exc}")
+            return fail_all(len(batch), error, exc)
         except redis.exceptions.ConnectionError as exc:
-            return _fail(batch, DedupUnavailableError(f"Redis is unreachable: {exc}"), exc)
+            return fail_all(len(batch), DedupUnavailableError(f"Redis is unreachable: {exc}"), exc)
         except redis.exceptions.RedisError as exc:
-            return _fail(batch, DedupUnavailableError(f"Redis refused: {exc}"), exc)
-        for (_, future), reply in zip(batch, replies, strict=True):
-            if future.done():
-                continue
+            return fail_all(len(batch), DedupUnavailableError(f"Redis refused: {exc}"), exc)
+        answers: list[Any] = []
+        for reply in replies:
             if isinstance(reply, Exception):
                 error = DedupUnavailableError(f"Redis refused: {reply}")
                 error.__cause__ = reply
-                future.set_exception(error)
+                answers.append(error)
             else:
-                future.set_result(reply)
-        return None
+                answers.append(reply)
+        return answers
 
-    async def _execute(self, batch: list[tuple[_Queue, asyncio.Future[Any]]]) -> list[Any]:
+    async def _execute(self, batch: Sequence[_Queue]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for queue, _ in batch:
+            for queue in batch:
                 queue(pipe)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
-
-
-def _fail(
-    batch: list[tuple[_Queue, asyncio.Future[Any]]], error: Exception, cause: Exception
-) -> None:
-    error.__cause__ = cause
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(error)

@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from gateway.dedup._base import Claim, check_duration, check_entry
+from gateway.dedup._batch import Batcher, Op, fail_all
 from gateway.errors import DedupUnavailableError
-
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -38,12 +37,17 @@ ON CONFLICT (scope, key) DO UPDATE SET
     lease_until = excluded.lease_until, expires_at = excluded.expires_at
 """
 _RELEASE = "DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'claimed' AND owner = ?"
-_PURGE = "DELETE FROM idempotency WHERE expires_at <= ?"
+_PURGE = (
+    "DELETE FROM idempotency WHERE rowid IN "
+    "(SELECT rowid FROM idempotency WHERE expires_at <= ? LIMIT ?)"
+)
+#: expired rows deleted per transaction by purge_expired()
+PURGE_CHUNK = 5000
 _PING = "SELECT 1 FROM idempotency LIMIT 1"
 
 # A row as _SELECT reads it: (state, owner, message_id, expires_at).
 _Row = tuple[str, str, str | None, float]
-#: one operation of a batch: work(conn, now) and the future its caller awaits
+#: one operation: work(conn, now), run inside a transaction; its answer goes to its caller
 _Work = Callable[[sqlite3.Connection, float], Any]
 #: how long to wait for another writer's lock, at first and at most, between tries
 _FIRST_PAUSE_S = 0.001
@@ -76,7 +80,8 @@ class SqliteIdempotencyStore:
     never waits inside a call (``busy_timeout`` is 0): when another process holds the write
     lock, the store waits with ``asyncio.sleep``, up to ``timeout_s``, then reports itself
     unavailable to every operation of that transaction. An operation whose caller is cancelled
-    still happens if its transaction was already under way (a claim then lapses with its lease).
+    still happens if its transaction was already under way; a claim nobody will use is then
+    released at once (see gateway/dedup/_batch.py).
     """
 
     def __init__(
@@ -91,8 +96,7 @@ class SqliteIdempotencyStore:
         self._timeout_s = timeout_s
         self._conn: sqlite3.Connection | None = None
         self._closed = False
-        self._queued: list[tuple[_Work, asyncio.Future[Any]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batcher: Batcher[_Work] = Batcher(self._commit, name="dedup-sqlite")
 
     async def claim(
         self, scope: str, key: str, *, owner: str, lease_s: float, retention_s: float
@@ -111,7 +115,11 @@ class SqliteIdempotencyStore:
             conn.execute(_UPSERT, (scope, key, "claimed", owner, None, lease_until, lease_until))
             return Claim("claimed")
 
-        return await self._run(work)
+        def undo(claim: Claim) -> Op[_Work] | None:
+            return Op(_release(scope, key, owner)) if claim.state == "claimed" else None
+
+        answer: Claim = await self._batcher.run(Op(work, undo))
+        return answer
 
     async def complete(
         self, scope: str, key: str, *, owner: str, message_id: str, retention_s: float
@@ -132,81 +140,70 @@ class SqliteIdempotencyStore:
             conn.execute(_UPSERT, values)
             return True
 
-        return await self._run(work)
+        return bool(await self._batcher.run(Op(work)))
 
     async def release(self, scope: str, key: str, *, owner: str) -> None:
         """Forget ``owner``'s claim (the attempt failed), leaving anything else alone."""
         check_entry(scope, key, owner)
-        await self._run(lambda conn, _now: conn.execute(_RELEASE, (scope, key, owner)))
+        await self._batcher.run(Op(_release(scope, key, owner)))
 
     async def purge_expired(self) -> int:
-        """Delete done rows past their retention and claims past their lease; return how many."""
-        return await self._run(lambda conn, now: int(conn.execute(_PURGE, (now,)).rowcount))
+        """Delete done rows past their retention and claims past their lease; return how many.
+
+        In chunks of PURGE_CHUNK rows, one transaction each, so that a large purge never holds
+        the loop or the lock for long."""
+        purged = 0
+        while True:
+            deleted = int(
+                await self._batcher.run(
+                    Op(lambda conn, now: conn.execute(_PURGE, (now, PURGE_CHUNK)).rowcount)
+                )
+            )
+            purged += deleted
+            if deleted < PURGE_CHUNK:
+                return purged
+            await asyncio.sleep(0)
 
     async def ping(self) -> None:
         """Raise DedupUnavailableError unless the file can be opened and the table read."""
-        await self._run(lambda conn, _now: conn.execute(_PING).fetchall())
+        await self._batcher.run(Op(lambda conn, _now: conn.execute(_PING).fetchall()))
 
     async def aclose(self) -> None:
-        """Finish the transaction under way, close the connection; calling it again does
-        nothing. Operations asked for afterwards are refused as unavailable."""
+        """Finish what is under way, close the connection; calling it again does nothing.
+        Operations asked for afterwards are refused as unavailable."""
         if self._closed:
             return
         self._closed = True
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._writer)
-        for _, future in self._queued:
-            if not future.done():
-                future.set_exception(DedupUnavailableError("the idempotency store is closed"))
-        self._queued.clear()
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    async def _run(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
-        """Queue ``work`` for the next transaction and wait for its answer."""
-        if self._closed:
-            raise DedupUnavailableError("the idempotency store is closed")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queued.append((work, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name="dedup-sqlite")
-        return await future
-
-    async def _write(self) -> None:
-        """Commit what is queued, one transaction after the other, until nothing is."""
         try:
-            while self._queued and not self._closed:
-                batch, self._queued = self._queued, []
-                await self._commit(batch)
+            await self._batcher.aclose()
         finally:
-            self._writer = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
-    async def _commit(self, batch: list[tuple[_Work, asyncio.Future[Any]]]) -> None:
-        """Run ``batch`` in one transaction, waiting out another writer's lock; answer each
-        operation, or all of them with DedupUnavailableError."""
+    async def _commit(self, works: Sequence[_Work]) -> list[Any]:
+        """Run ``works`` in one transaction, waiting out another writer's lock; one answer
+        each, or DedupUnavailableError for all of them."""
         deadline = time.monotonic() + self._timeout_s
         pause = _FIRST_PAUSE_S
         while True:
             try:
-                results = self._transaction([work for work, _ in batch])
+                return self._transaction(works)
             except sqlite3.OperationalError as exc:
                 if _locked(exc) and time.monotonic() + pause < deadline:
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, _LONGEST_PAUSE_S)
                     continue
                 error = DedupUnavailableError(f"idempotency store {self._path} unavailable: {exc}")
-                return _answer_all(batch, error, exc)
+                return fail_all(len(works), error, exc)
+            except sqlite3.Error as exc:  # not a database, corrupt, ...
+                error = DedupUnavailableError(f"idempotency store {self._path} is unusable: {exc}")
+                return fail_all(len(works), error, exc)
             except OSError as exc:
                 error = DedupUnavailableError(
                     f"idempotency store {self._path} cannot be created: {exc}"
                 )
-                return _answer_all(batch, error, exc)
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            return None
+                return fail_all(len(works), error, exc)
 
     # Below: the work itself, on the disk.
 
@@ -227,7 +224,7 @@ class SqliteIdempotencyStore:
         self._conn = conn
         return conn
 
-    def _transaction(self, works: list[_Work]) -> list[Any]:
+    def _transaction(self, works: Sequence[_Work]) -> list[Any]:
         """Run every ``work(conn, now)`` inside one BEGIN IMMEDIATE; commit, or roll back
         everything on any error."""
         conn = self._connection()
@@ -243,16 +240,11 @@ class SqliteIdempotencyStore:
         return results
 
 
+def _release(scope: str, key: str, owner: str) -> _Work:
+    return lambda conn, _now: conn.execute(_RELEASE, (scope, key, owner))
+
+
 def _live(conn: sqlite3.Connection, scope: str, key: str, now: float) -> _Row | None:
     """The entry for (scope, key) unless there is none or it has expired."""
     row: _Row | None = conn.execute(_SELECT, (scope, key)).fetchone()
     return row if row is not None and row[3] > now else None
-
-
-def _answer_all(
-    batch: list[tuple[_Work, asyncio.Future[Any]]], error: Exception, cause: Exception
-) -> None:
-    error.__cause__ = cause
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(error)

@@ -42,11 +42,12 @@ from aio_pika.abc import (
 
 from adapters.outbound import Delivery, OutboundAdapter
 from gateway.broker import BROKER_FAILURES, Topology
-from gateway.dedup import IdempotencyStore
+from gateway.dedup import IdempotencyStore, dedup_key
 from gateway.delivery import headers as h
 from gateway.delivery.retry import immediate_retrying
 from gateway.errors import (
     DedupUnavailableError,
+    DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -157,9 +158,11 @@ class DeliveryWorker:
                 task.cancel()  # each gives its message back to the queue and its key up
             await asyncio.gather(*self._handling, return_exceptions=True)
         channel, self._channel = self._channel, None
-        if channel is not None and not channel.is_closed:
-            await channel.close()  # anything still unacked goes back to the queue
-        await self._deliverer.aclose()
+        try:
+            if channel is not None and not channel.is_closed:
+                await channel.close()  # anything still unacked goes back to the queue
+        finally:
+            await self._deliverer.aclose()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # The channel cancels this callback when it closes (a broker outage). The handling
@@ -216,6 +219,13 @@ class DeliveryWorker:
             key = self._dedup_key(message, _canonical_body(message))
         except MalformedMessageError as exc:
             await self._dead_letter(message, "malformed", str(exc), attempts)
+            await message.ack()
+            return
+        try:
+            # before the claim: a slow first WSDL load must not eat into the claim's lease
+            await self._deliverer.prepare()
+        except (TransientDeliveryError, PermanentDeliveryError) as exc:
+            await self._after_failure(message, exc, attempts + 1)
             await message.ack()
             return
         owner = uuid.uuid4().hex
@@ -303,16 +313,12 @@ class DeliveryWorker:
     def _dedup_key(self, message: AbstractIncomingMessage, body: dict[str, Any]) -> str | None:
         if self._store is None or self._spec.dedup is None:
             return None
-        key = self._spec.dedup.key
-        node: Any = body if key != "message_id" else None
-        for part in key.split(".")[1:]:
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            return node if isinstance(node, str) else orjson.dumps(node).decode()
-        # message_id, or an optional payload field left empty: the message is its own key
-        if not message.message_id:
-            raise MalformedMessageError(f"the message has no message_id to deduplicate by ({key})")
-        return message.message_id
+        key = dedup_key(self._spec.dedup.key, message.message_id, body)
+        if key is None:
+            raise MalformedMessageError(
+                f"the message has no message_id to deduplicate by ({self._spec.dedup.key})"
+            )
+        return key
 
     async def _deliver(self, message: AbstractIncomingMessage, attempt: int) -> None:
         headers = message.headers or {}
@@ -335,13 +341,13 @@ class DeliveryWorker:
         attempts: int,
     ) -> None:
         if isinstance(error, PermanentDeliveryError):
-            await self._dead_letter(message, "rejected", error.message, attempts)
+            await self._dead_letter(message, "rejected", error, attempts)
         elif attempts <= len(self._retry_queues):
             await self._to_ladder(message, attempts, error.message, step=attempts - 1)
             self._metrics.deliveries.labels(self.destination, "retried").inc()
-            log.warning("delivery.retry_scheduled", attempt=attempts, error=error.message)
+            log.warning("delivery.retry_scheduled", attempt=attempts, error=error.summary)
         else:
-            await self._dead_letter(message, "retries_exhausted", error.message, attempts)
+            await self._dead_letter(message, "retries_exhausted", error, attempts)
 
     async def _retry_later(
         self, message: AbstractIncomingMessage, attempts: int, why: str
@@ -363,13 +369,27 @@ class DeliveryWorker:
         )
 
     async def _dead_letter(
-        self, message: AbstractIncomingMessage, reason: str, error: str, attempts: int
+        self,
+        message: AbstractIncomingMessage,
+        reason: str,
+        error: str | DeliveryError,
+        attempts: int,
     ) -> None:
-        headers = self._failure_headers(message, attempts, error)
+        """The message to the dead-letter queue with the whole error; the log gets the
+        error's summary, which quotes nothing the receiver said."""
+        full, summary = (
+            (error.message, error.summary)
+            if isinstance(error, DeliveryError)
+            else (
+                error,
+                error,
+            )
+        )
+        headers = self._failure_headers(message, attempts, full)
         headers[h.REASON] = reason
         await self._publish_copy(message, self._dead_letter_queue, headers)
         self._metrics.deliveries.labels(self.destination, "dead_lettered").inc()
-        log.error("delivery.dead_lettered", reason=reason, attempts=attempts, error=error)
+        log.error("delivery.dead_lettered", reason=reason, attempts=attempts, error=summary)
 
     def _failure_headers(
         self, message: AbstractIncomingMessage, attempts: int, error: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from gateway.errors import (
 from gateway.http.access import ACCESS
 from gateway.http.middleware import optional_header
 from gateway.http.state import GATEWAY
-from gateway.ingest import IngestRequest, PreparedMessage, PublishOutcome
+from gateway.ingest import IngestRequest, PreparedMessage, PublishOutcome, answer_copies
 from gateway.routing import FeedSpec
 from gateway.security import authenticate
 
@@ -121,10 +122,12 @@ async def _publish_once(
     try:
         outcome = await gateway.pipeline.publish(claims.publish)
     except BaseException:
-        await gateway.dedup.release(name, claims)
+        await asyncio.shield(gateway.dedup.release(name, claims))
         raise
-    await gateway.dedup.settle(name, feed, claims, outcome)
+    # shielded: a request cancelled now (a shutdown) must still record what was accepted
+    await asyncio.shield(gateway.dedup.settle(name, feed, claims, outcome))
     outcome.receipts.extend(claims.answered)
+    outcome.receipts.extend(answer_copies(claims, outcome.receipts))
     if outcome.failure is None:
         outcome.failure = claims.conflict
     return outcome

@@ -1,6 +1,6 @@
 """Ingest: native records → canonical, deduplicated, routed, published with confirms."""
 
-from gateway.ingest.dedup import Claims, IngestDeduplicator
+from gateway.ingest.dedup import Claims, IngestDeduplicator, answer_copies
 from gateway.ingest.pipeline import (
     IngestPipeline,
     IngestRequest,
@@ -18,5 +18,6 @@ __all__ = [
     "PreparedMessage",
     "PublishOutcome",
     "RecordReceipt",
+    "answer_copies",
     "canonicalize",
 ]

@@ -1,10 +1,15 @@
 """Deduplication at ingest: a record already accepted is answered "duplicate", not published.
 
-Eager, like Camel's idempotent consumer: each record's key is claimed before it is published;
-a key already done answers ``duplicate`` with the original message id; a key another request
-is accepting at this very moment is waited for (up to ``wait_s``) and then answered from its
-outcome, or 409 if it is still undecided. After publishing, accepted records' keys are marked
-done and failed ones released, so the caller's retry is not mistaken for a duplicate.
+Eager, like Camel's idempotent consumer:
+
+    claim    every distinct key of the request at once (the store batches them), under one
+             lease long enough for the whole request; a key already done is answered
+             ``duplicate`` with the original message id; a key another request is accepting
+             right now is asked again until one deadline for the request (``wait_s``), then
+             answered from its outcome, or 409 if still undecided. A record whose key appears
+             earlier in the same batch is a copy: it is answered from the first one's outcome
+    settle   after publishing, accepted records' keys are marked done and the others released,
+             so the caller's resend is not mistaken for a duplicate
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from gateway.dedup import IdempotencyStore
+from gateway.dedup import Claim, IdempotencyStore
 from gateway.errors import ConflictError
 from gateway.ingest.pipeline import PreparedMessage, PublishOutcome, RecordReceipt
 from gateway.metrics import Metrics
@@ -25,6 +30,8 @@ from gateway.routing import FeedSpec
 
 log = structlog.get_logger("gateway.ingest")
 _POLL_S = 0.05
+#: how much longer than the request can take a claim is leased, before others may take it over
+_LEASE_MARGIN_S = 30.0
 
 
 @dataclass
@@ -33,8 +40,9 @@ class Claims:
 
     owner: str
     publish: list[PreparedMessage]
-    keys: dict[int, str] = field(default_factory=dict)
-    answered: list[RecordReceipt] = field(default_factory=list)
+    keys: dict[int, str] = field(default_factory=dict)  # record index → key claimed for it
+    answered: list[RecordReceipt] = field(default_factory=list)  # duplicates, undecided
+    copies: dict[int, int] = field(default_factory=dict)  # later index → first index, same key
     conflict: ConflictError | None = None
 
 
@@ -47,12 +55,16 @@ class IngestDeduplicator:
         metrics: Metrics,
         *,
         wait_s: float,
+        publish_timeout: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._wait_s = wait_s
+        self._publish_timeout = publish_timeout
         self._sleep = sleep
+        self._clock = clock
 
     async def claim(
         self, feed_name: str, feed: FeedSpec, messages: Sequence[PreparedMessage]
@@ -63,86 +75,118 @@ class IngestDeduplicator:
             claims.publish = list(messages)
             return claims
         scope = f"feed:{feed_name}"
-        first_in_request: dict[str, PreparedMessage] = {}
+        first: dict[str, PreparedMessage] = {}
+        for message in messages:
+            key = message.dedup_key
+            if key is None:
+                claims.publish.append(message)
+            elif key in first:
+                self._metrics.dedup_hits.labels(scope).inc()
+                claims.copies[message.index] = first[key].index
+            else:
+                first[key] = message
         try:
-            for message in messages:
-                key = message.dedup_key
-                if key is None:
-                    claims.publish.append(message)
-                elif key in first_in_request:  # the same record twice in one batch
-                    self._metrics.dedup_hits.labels(scope).inc()
-                    original = first_in_request[key]
-                    claims.answered.append(_duplicate(message.index, original.envelope.message_id))
-                else:
-                    first_in_request[key] = message
-                    await self._claim_one(scope, feed, key, message, claims)
+            await self._claim_all(scope, feed, first, claims)
         except BaseException:
             await self.release(feed_name, claims)
             raise
+        claims.publish.sort(key=lambda m: m.index)
         return claims
 
-    async def _claim_one(
-        self, scope: str, feed: FeedSpec, key: str, message: PreparedMessage, claims: Claims
+    async def _claim_all(
+        self, scope: str, feed: FeedSpec, pending: dict[str, PreparedMessage], claims: Claims
     ) -> None:
         assert feed.dedup is not None
-        deadline = time.monotonic() + self._wait_s
-        while True:
-            claim = await self._store.claim(
-                scope,
-                key,
-                owner=claims.owner,
-                lease_s=self._wait_s + 30,
-                retention_s=feed.dedup.window,
+        # long enough for the busy wait, then one publish round per destination of a record
+        rounds = max((len(m.destinations) for m in pending.values()), default=1)
+        lease = self._wait_s + self._publish_timeout * rounds + _LEASE_MARGIN_S
+        deadline = self._clock() + self._wait_s
+        while pending:
+            answers = await asyncio.gather(
+                *(
+                    self._store.claim(
+                        scope, key, owner=claims.owner, lease_s=lease, retention_s=feed.dedup.window
+                    )
+                    for key in pending
+                ),
+                return_exceptions=True,
             )
-            if claim.state == "claimed":
-                claims.keys[message.index] = key
-                claims.publish.append(message)
-                return
-            if claim.state == "done":
-                self._metrics.dedup_hits.labels(scope).inc()
-                claims.answered.append(_duplicate(message.index, claim.message_id or ""))
-                return
-            if time.monotonic() >= deadline:
-                text = "the same record is being accepted by another request; send it again"
-                claims.answered.append(
-                    RecordReceipt(message.index, message.envelope.message_id, "failed", (), text)
-                )
-                claims.conflict = claims.conflict or ConflictError(text)
-                return
+            busy: dict[str, PreparedMessage] = {}
+            failure: BaseException | None = None
+            for (key, message), answer in zip(pending.items(), answers, strict=True):
+                if isinstance(answer, BaseException):
+                    failure = failure or answer
+                elif answer.state == "claimed":
+                    claims.keys[message.index] = key
+                    claims.publish.append(message)
+                elif answer.state == "done":
+                    self._metrics.dedup_hits.labels(scope).inc()
+                    claims.answered.append(_duplicate(message.index, answer))
+                else:
+                    busy[key] = message
+            if failure is not None:
+                raise failure
+            pending = busy
+            if not pending or self._clock() >= deadline:
+                break
             await self._sleep(_POLL_S)
+        for message in pending.values():
+            text = "the same record is being accepted by another request; send it again"
+            claims.answered.append(
+                RecordReceipt(message.index, message.envelope.message_id, "failed", (), text)
+            )
+            claims.conflict = claims.conflict or ConflictError(text)
 
     async def settle(
         self, feed_name: str, feed: FeedSpec, claims: Claims, outcome: PublishOutcome
     ) -> None:
-        """Mark accepted records' keys done, release the others."""
+        """Mark accepted records' keys done, release the others (all at once)."""
         if not claims.keys or feed.dedup is None:
             return
         scope = f"feed:{feed_name}"
         accepted = {r.index: r.message_id for r in outcome.receipts if r.status == "accepted"}
-        for index, key in claims.keys.items():
+        window = feed.dedup.window
+
+        async def settle_one(index: int, key: str) -> None:
             try:
-                if index in accepted:
-                    await self._store.complete(
-                        scope,
-                        key,
-                        owner=claims.owner,
-                        message_id=accepted[index],
-                        retention_s=feed.dedup.window,
-                    )
-                else:
+                if index not in accepted:
                     await self._store.release(scope, key, owner=claims.owner)
+                elif not await self._store.complete(
+                    scope, key, owner=claims.owner, message_id=accepted[index], retention_s=window
+                ):
+                    # our lease ran out and another request took the key meanwhile
+                    log.error("ingest.dedup_claim_lost", scope=scope, index=index)
             except Exception as exc:
                 log.error("ingest.dedup_not_recorded", scope=scope, index=index, error=str(exc))
+
+        await asyncio.gather(*(settle_one(i, k) for i, k in claims.keys.items()))
 
     async def release(self, feed_name: str, claims: Claims) -> None:
         """Release every key claimed (nothing was published)."""
         scope = f"feed:{feed_name}"
-        for key in claims.keys.values():
+
+        async def release_one(key: str) -> None:
             try:
                 await self._store.release(scope, key, owner=claims.owner)
             except Exception as exc:
                 log.error("ingest.dedup_not_released", scope=scope, error=str(exc))
 
+        await asyncio.gather(*(release_one(k) for k in claims.keys.values()))
 
-def _duplicate(index: int, original_message_id: str) -> RecordReceipt:
-    return RecordReceipt(index, original_message_id, "duplicate", ())
+
+def answer_copies(claims: Claims, receipts: Sequence[RecordReceipt]) -> list[RecordReceipt]:
+    """Receipts for the later copies of a key within one batch, from the first copy's: a
+    duplicate of what it became (accepted, or itself a duplicate), or failed like it."""
+    by_index = {r.index: r for r in receipts}
+    copies = []
+    for index, first_index in claims.copies.items():
+        first = by_index[first_index]
+        if first.status in ("accepted", "duplicate"):
+            copies.append(RecordReceipt(index, first.message_id, "duplicate", ()))
+        else:
+            copies.append(RecordReceipt(index, first.message_id, "failed", (), first.error))
+    return copies
+
+
+def _duplicate(index: int, claim: Claim) -> RecordReceipt:
+    return RecordReceipt(index, claim.message_id or "", "duplicate", ())

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.base import FieldProblem, InboundAdapter, MappingError, format_path
 from gateway.broker import Broker, OutgoingMessage
+from gateway.dedup import dedup_key
 from gateway.errors import GatewayError, SchemaViolationError
 from gateway.metrics import Metrics
 from gateway.routing import FeedSpec, MatchContext, RoutingTable
@@ -136,7 +137,9 @@ class IngestPipeline:
                     body,
                     table.route(ctx),
                     envelope.amqp_headers(),
-                    _dedup_key(feed, envelope, payload),
+                    None
+                    if feed.dedup is None
+                    else dedup_key(feed.dedup.key, envelope.message_id, payload),
                 )
             )
         if invalid:
@@ -187,19 +190,6 @@ class IngestPipeline:
                 )
             )
         return outcome
-
-
-def _dedup_key(feed: FeedSpec, envelope: Envelope, payload: Mapping[str, Any]) -> str | None:
-    if feed.dedup is None:
-        return None
-    if feed.dedup.key == "message_id":
-        return envelope.message_id
-    node: Any = payload
-    for part in feed.dedup.key.split(".")[1:]:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    if node is None:
-        return None  # an optional field left empty: nothing to deduplicate by
-    return node if isinstance(node, str) else orjson.dumps(node).decode()
 
 
 def _outgoing(message: PreparedMessage, destination: str) -> OutgoingMessage:

@@ -172,3 +172,17 @@ async def test_closed_deliverer_delivers_nothing():
     await deliverer.aclose()
     with pytest.raises(TransientDeliveryError, match="closed"):
         await deliverer.deliver(delivery())
+
+
+async def test_2xx_with_a_body_cut_short_is_still_a_delivery(make_deliverer):
+    """The receiver said 200 and then lost the connection mid-body: the message was taken,
+    so it is not sent again."""
+
+    async def cut_short(request):
+        response = web.StreamResponse(status=200, headers={"Content-Length": "1000"})
+        await response.prepare(request)
+        await response.write(b"partial")
+        request.transport.close()
+        return response
+
+    await (await make_deliverer(cut_short)).deliver(delivery())

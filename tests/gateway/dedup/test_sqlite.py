@@ -178,3 +178,37 @@ async def test_key_longer_than_512_characters_is_refused(sqlite_store):
     """Keys are at most 512 characters."""
     with pytest.raises(ValueError, match="512"):
         await sqlite_store.claim(SCOPE, "k" * 513, owner="a", lease_s=10, retention_s=60)
+
+
+async def test_a_file_that_is_no_database_is_unavailable_not_a_hang(tmp_path):
+    """A file with other content answers every operation with DedupUnavailableError."""
+    path = tmp_path / "dedup.db"
+    path.write_bytes(b"this is not an SQLite database, just text" * 100)
+    store = SqliteIdempotencyStore(path, timeout_s=0.5)
+    try:
+        async with asyncio.timeout(5):
+            with pytest.raises(DedupUnavailableError, match="unusable"):
+                await store.claim(SCOPE, "m-1", owner="a", lease_s=10, retention_s=60)
+    finally:
+        await store.aclose()
+
+
+async def test_purge_works_in_chunks_and_removes_every_expired_row(tmp_path, clock):
+    """More expired rows than one chunk: all are purged, the live one stays."""
+    from gateway.dedup.sqlite import PURGE_CHUNK
+
+    store = SqliteIdempotencyStore(tmp_path / "dedup.db", clock=clock)
+    try:
+        await asyncio.gather(
+            *(
+                store.claim(SCOPE, f"m-{n}", owner="a", lease_s=1, retention_s=60)
+                for n in range(PURGE_CHUNK + 10)
+            )
+        )
+        clock.advance(2)
+        await store.claim(SCOPE, "live", owner="b", lease_s=60, retention_s=60)
+        purged = await store.purge_expired()
+        again = await store.claim(SCOPE, "live", owner="c", lease_s=60, retention_s=60)
+    finally:
+        await store.aclose()
+    assert (PURGE_CHUNK + 10, Claim("busy")) == (purged, again)

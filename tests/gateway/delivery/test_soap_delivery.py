@@ -9,6 +9,8 @@ from gateway.routing import compile_routing_table
 from schemas import REGISTRY
 from tests.support import keys
 from tests.support.amqp import take, until
+from tests.support.metrics import sample
+from tests.support.process import free_port
 from tests.support.records import load
 from tests.support.soap_receiver import FakeSoapReceiver, client_fault, server_fault
 
@@ -73,8 +75,14 @@ async def test_court_decision_is_delivered_once_with_its_fields(soap_gateway, so
     gateway, client = soap_gateway
     receipt = await push(client)
     await soap_receiver.wait_for(1)
-    delivered = gateway.metrics.deliveries.labels(DESTINATION, "delivered")
-    await until(lambda: delivered._value.get() == 1)
+    await until(
+        lambda: (
+            1
+            == sample(
+                gateway, "gateway_deliveries_total", destination=DESTINATION, outcome="delivered"
+            )
+        )
+    )
     [call] = soap_receiver.received
     assert ("SubmitCourtDecision", receipt["message_id"]) == (
         call.operation,
@@ -111,3 +119,28 @@ async def test_client_fault_is_dead_lettered_as_rejected(soap_gateway, soap_rece
     )
     assert "case 1-1203-2026 is not in E-tergov" in dead.headers[h.LAST_ERROR]
     assert 1 == len(soap_receiver.received)
+
+
+async def test_unloadable_wsdl_walks_the_ladder_without_claiming(
+    start_gateway, delivery_settings, amqp_channel
+):
+    """The receiver's WSDL cannot be loaded: each attempt fails as transient before anything
+    is claimed, and past the ladder the message is dead-lettered naming the WSDL."""
+    wsdl = f"http://127.0.0.1:{free_port()}/soap?wsdl"
+    table = compile_routing_table(
+        ROUTING,
+        "soap-delivery.yaml",
+        schemas=REGISTRY,
+        adapters=ADAPTERS,
+        env={**keys.ENV, "ETERGOV_WSDL": wsdl},
+    )
+    gateway, client = await start_gateway(delivery_settings, table, deliverers=deliverer_for)
+    await gateway.wait_workers(15)
+    await push(client)
+    [dead] = await take(amqp_channel, gateway.broker.topology.dead_letter_queue_of(DESTINATION), 1)
+    assert ("retries_exhausted", 3) == (dead.headers[h.REASON], dead.headers[h.ATTEMPTS])
+    assert f"the WSDL {wsdl} cannot be loaded" in dead.headers[h.LAST_ERROR]
+    claim = await gateway.store.claim(
+        f"destination:{DESTINATION}", dead.message_id, owner="t", lease_s=1, retention_s=1
+    )
+    assert "claimed" == claim.state  # no attempt left a claim behind

@@ -2,6 +2,7 @@
 
 import aio_pika
 import orjson
+from structlog.testing import capture_logs
 
 from adapters import ADAPTERS
 from adapters.outbound import deliverer_for
@@ -203,3 +204,20 @@ async def test_empty_optional_key_field_falls_back_to_the_message_id(
         )
     await until(lambda: 1 == duplicates(gateway))
     assert ["no-date-1"] == [r.headers["X-Message-Id"] for r in receiver.received]
+
+
+async def test_receivers_words_go_to_the_dead_letter_not_to_the_log(
+    delivering_gateway, receiver, amqp_channel
+):
+    """A refusal's body may echo personal data: the DLQ's last_error quotes it, the log only
+    names the status."""
+    gateway, client = delivering_gateway
+    receiver.answer(422)
+    with capture_logs() as logs:
+        await push(client)
+        dlq = gateway.broker.topology.dead_letter_queue_of("receiver.inbox")
+        [dead] = await take(amqp_channel, dlq, 1)
+        await until(lambda: any(e["event"] == "delivery.dead_lettered" for e in logs))
+    [event] = [e for e in logs if e["event"] == "delivery.dead_lettered"]
+    assert "fake receiver says 422" in dead.headers[h.LAST_ERROR]
+    assert event["error"].endswith("answered HTTP 422")

@@ -1,5 +1,6 @@
 """While RabbitMQ blocks publishers (a memory alarm), pushes get 503 and /readyz fails."""
 
+from adapters.outbound import deliverer_for
 from tests.support import keys
 from tests.support.amqp import take, until
 from tests.support.rabbitmqctl import check_local, memory_alarm
@@ -41,3 +42,20 @@ async def test_blocked_publishers_get_503_and_readyz_fails_until_the_alarm_clear
     arrived = [m.message_id for m in await take(amqp_channel, queue, 1, timeout=30)]
     while receipt["message_id"] not in arrived:  # the first push may have landed after all
         arrived += [m.message_id for m in await take(amqp_channel, queue, 1, timeout=30)]
+
+
+async def test_gateway_started_under_an_alarm_serves_and_starts_its_workers(
+    amqp_url, start_gateway, settings, delivery_table
+):
+    """A gateway whose delivery worker starts while RabbitMQ blocks publishers keeps serving
+    (its loop is not held) and its worker consumes; it is ready once the alarm clears."""
+    check_local(amqp_url)
+    async with memory_alarm():
+        gateway, client = await start_gateway(
+            settings, delivery_table, deliverers=deliverer_for, wait_ready=False
+        )
+        await gateway.wait_workers(30)
+        alive = await client.get("/healthz")
+        consumers = (await gateway.readiness())["consumers"]
+    await until(lambda: gateway.broker.ready, timeout=30)
+    assert (200, None) == (alive.status, consumers)

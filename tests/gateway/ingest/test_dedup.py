@@ -186,3 +186,15 @@ async def test_unreachable_store_is_503_and_nothing_is_published(
     assert 503 == ready.status
     assert "Redis is unreachable" in (await ready.json())["checks"]["dedup"]
     assert 0 == await depth(amqp_channel, gateway.broker.topology.queue_of(ETERGOV))
+
+
+async def test_copies_of_an_accepted_record_in_a_batch_name_the_original(dedup_gateway):
+    """A batch holding twice a report accepted before: both are duplicates of the original
+    message, not of an id that was never published."""
+    _, client = dedup_gateway
+    _, original = await push(client, load("mvd_crime_report"))
+    status, body = await push(client, [load("mvd_crime_report"), load("mvd_crime_report")])
+    assert (200, [original["message_id"]] * 2) == (
+        status,
+        [r["message_id"] for r in body["records"]],
+    )
