@@ -55,8 +55,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(args: list[str], port: int, env: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Run a server subprocess until /readyz (or /healthz) answers 200; stop it afterwards."""
+def server(
+    args: list[str], port: int, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server subprocess until /readyz answers 200, yield it; stop it afterwards."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
         args, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
@@ -77,7 +79,7 @@ def server(args: list[str], port: int, env: Mapping[str, str] | None = None) -> 
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not become ready in 30 s")
             time.sleep(0.1)
-        yield
+        yield process
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -283,3 +285,9 @@ async def purge_and_delete(url: str, queues: list[str], exchanges: list[str]) ->
 def python() -> str:
     """The interpreter running the bench (the project's venv under make)."""
     return sys.executable
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

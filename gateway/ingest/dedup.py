@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
 
@@ -29,6 +30,7 @@ from gateway.metrics import Metrics
 from gateway.routing import FeedSpec
 
 log = structlog.get_logger("gateway.ingest")
+T = TypeVar("T")
 _POLL_S = 0.05
 #: how much longer than the request can take a claim is leased, before others may take it over
 _LEASE_MARGIN_S = 30.0
@@ -102,14 +104,13 @@ class IngestDeduplicator:
         lease = self._wait_s + self._publish_timeout * rounds + _LEASE_MARGIN_S
         deadline = self._clock() + self._wait_s
         while pending:
-            answers = await asyncio.gather(
-                *(
+            answers = await _all(
+                [
                     self._store.claim(
                         scope, key, owner=claims.owner, lease_s=lease, retention_s=feed.dedup.window
                     )
                     for key in pending
-                ),
-                return_exceptions=True,
+                ]
             )
             busy: dict[str, PreparedMessage] = {}
             failure: BaseException | None = None
@@ -159,7 +160,7 @@ class IngestDeduplicator:
             except Exception as exc:
                 log.error("ingest.dedup_not_recorded", scope=scope, index=index, error=str(exc))
 
-        await asyncio.gather(*(settle_one(i, k) for i, k in claims.keys.items()))
+        await _all([settle_one(i, k) for i, k in claims.keys.items()])
 
     async def release(self, feed_name: str, claims: Claims) -> None:
         """Release every key claimed (nothing was published)."""
@@ -171,7 +172,7 @@ class IngestDeduplicator:
             except Exception as exc:
                 log.error("ingest.dedup_not_released", scope=scope, error=str(exc))
 
-        await asyncio.gather(*(release_one(k) for k in claims.keys.values()))
+        await _all([release_one(k) for k in claims.keys.values()])
 
 
 def answer_copies(claims: Claims, receipts: Sequence[RecordReceipt]) -> list[RecordReceipt]:
@@ -186,6 +187,18 @@ def answer_copies(claims: Claims, receipts: Sequence[RecordReceipt]) -> list[Rec
         else:
             copies.append(RecordReceipt(index, first.message_id, "failed", (), first.error))
     return copies
+
+
+async def _all(coros: list[Coroutine[Any, Any, T]]) -> list[T | BaseException]:
+    """Await every one of ``coros`` concurrently (the store batches them); exceptions are
+    returned in place. One alone is awaited as it is: a single record, the common case, needs
+    no task."""
+    if len(coros) == 1:
+        try:
+            return [await coros[0]]
+        except Exception as exc:
+            return [exc]
+    return await asyncio.gather(*coros, return_exceptions=True)
 
 
 def _duplicate(index: int, claim: Claim) -> RecordReceipt:
