@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -20,8 +21,14 @@ from gateway.errors import (
 from gateway.http.access import ACCESS
 from gateway.http.middleware import optional_header
 from gateway.http.state import GATEWAY
-from gateway.ingest import IngestRequest, PreparedMessage, PublishOutcome, answer_copies
-from gateway.routing import FeedSpec
+from gateway.ingest import (
+    IngestRequest,
+    PreparedMessage,
+    PublishOutcome,
+    RecordReceipt,
+    answer_copies,
+)
+from gateway.routing import FeedSpec, RoutingTable
 from gateway.security import authenticate
 
 if TYPE_CHECKING:
@@ -33,56 +40,100 @@ async def push_feed(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     table = gateway.table  # one table for the whole request, whatever a reload does meanwhile
     access = request[ACCESS]
+    client, name, feed = open_feed(request, table, request.match_info["feed"])
+    access.user_id = optional_header(request, "X-User-Id")
+    access.issue = optional_header(request, "X-Issue")
+    message_id = optional_header(request, "X-Message-Id")
+
+    body = await read_body(request, gateway.settings.max_body_bytes, ("application/json",))
+    access.bytes_in = len(body)
+    data = parse_json(body)
+    records = data if isinstance(data, list) else [data]
+    if isinstance(data, list) and message_id is not None:
+        raise BadRequestError(
+            "X-Message-Id names a single record; in a batch every record gets its own id",
+            code="client.bad_header",
+        )
+    accepted = await accept(
+        request,
+        IngestRequest(
+            feed=name,
+            client=client,
+            correlation_id=access.correlation_id,
+            records=records,
+            user_id=access.user_id,
+            issue=access.issue,
+            message_id=message_id,
+        ),
+        feed,
+        batch=isinstance(data, list),
+    )
+    answer: dict[str, Any]
+    if isinstance(data, list):
+        answer = {
+            "status": accepted.status,
+            "count": len(accepted.receipts),
+            "records": [r.as_dict() for r in accepted.receipts],
+        }
+    else:
+        answer = {k: v for k, v in accepted.receipts[0].as_dict().items() if k != "index"}
+    answer["correlation_id"] = access.correlation_id
+    return web.Response(
+        body=orjson.dumps(answer), status=accepted.http_status, content_type="application/json"
+    )
+
+
+def open_feed(request: web.Request, table: RoutingTable, name: str) -> tuple[str, str, FeedSpec]:
+    """(client, feed name, feed) once the caller is known and may push to the feed (401, 404,
+    403, in that order); recorded in the access record."""
+    access = request[ACCESS]
     access.kind = "feed"
     client = authenticate(request.headers, table)
     access.client = client
-    name = request.match_info["feed"]
     feed = table.feeds.get(name)
     if feed is None:
         raise NotFoundError(f"no feed named {name!r}", code="client.unknown_feed")
     access.feed, access.schema = name, feed.schema_id
     if not table.may_push(client, feed):
         raise AccessDeniedError(f"system {client!r} may not push to feed {name!r}")
-    access.user_id = optional_header(request, "X-User-Id")
-    access.issue = optional_header(request, "X-Issue")
-    message_id = optional_header(request, "X-Message-Id")
+    return client, name, feed
 
-    body = await read_body(request, gateway.settings.max_body_bytes, "application/json")
-    access.bytes_in = len(body)
-    data = parse_json(body)
-    records = data if isinstance(data, list) else [data]
-    if isinstance(data, list) and not data:
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What a push came to: every record's receipt, in order, and the answer's status."""
+
+    receipts: list[RecordReceipt]
+    status: str  # "accepted", or "duplicate" when every record was one
+    http_status: int  # 202, or 200 when every record was a duplicate
+
+
+async def accept(
+    request: web.Request, ingest: IngestRequest, feed: FeedSpec, *, batch: bool
+) -> Accepted:
+    """The channel-independent part of a push: check the batch, map, validate, deduplicate,
+    route, publish; count and log it. Raises the error to answer with (a partly published
+    batch's names which records were accepted)."""
+    gateway = request.app[GATEWAY]
+    access = request[ACCESS]
+    records = ingest.records
+    if batch and not records:
         raise BadRequestError("the batch is empty", code="client.empty_batch")
-    if isinstance(data, list) and message_id is not None:
-        raise BadRequestError(
-            "X-Message-Id names a single record; in a batch every record gets its own id",
-            code="client.bad_header",
-        )
     if len(records) > feed.max_batch:
         raise PayloadTooLargeError(
             f"a batch may hold at most {feed.max_batch} records, this one holds {len(records)}",
             code="client.batch_too_large",
         )
     access.record_count = len(records)
-
-    ingest = IngestRequest(
-        feed=name,
-        client=client,
-        correlation_id=access.correlation_id,
-        records=records,
-        user_id=access.user_id,
-        issue=access.issue,
-        message_id=message_id,
-    )
-    prepared = gateway.pipeline.prepare(table, feed, ingest)
-    outcome = await _publish_once(gateway, name, feed, prepared)
+    prepared = gateway.pipeline.prepare(gateway.table, feed, ingest)
+    outcome = await _publish_once(gateway, ingest.feed, feed, prepared)
     access.message_ids = outcome.accepted
     receipts = sorted(outcome.receipts, key=lambda r: r.index)
     access.duplicate_of = [r.message_id for r in receipts if r.status == "duplicate"]
     counts = Counter(r.status for r in receipts)
     metrics = gateway.metrics.records
     for status, count in counts.items():
-        metrics.labels(name, status).inc(count)
+        metrics.labels(ingest.feed, status).inc(count)
     if outcome.failure is not None:
         error = outcome.failure
         error.message = (
@@ -94,22 +145,9 @@ async def push_feed(request: web.Request) -> web.Response:
         raise error
     all_duplicates = counts["duplicate"] == len(receipts)
     access.outcome = "duplicate" if all_duplicates else "ok"
-    answer: dict[str, Any]
-    if isinstance(data, list):
-        status = "duplicate" if all_duplicates else "accepted"
-        answer = {
-            "status": status,
-            "count": len(receipts),
-            "records": [r.as_dict() for r in receipts],
-        }
-    else:
-        answer = {k: v for k, v in receipts[0].as_dict().items() if k != "index"}
-    answer["correlation_id"] = access.correlation_id
-    return web.Response(
-        body=orjson.dumps(answer),
-        status=200 if all_duplicates else 202,
-        content_type="application/json",
-    )
+    if all_duplicates:
+        return Accepted(receipts, "duplicate", 200)
+    return Accepted(receipts, "accepted", 202)
 
 
 async def _publish_once(
@@ -133,11 +171,12 @@ async def _publish_once(
     return outcome
 
 
-async def read_body(request: web.Request, limit: int, content_type: str) -> bytes:
+async def read_body(request: web.Request, limit: int, content_types: tuple[str, ...]) -> bytes:
     """The body, once its type and size are acceptable (415, 413)."""
-    if request.content_type != content_type:
+    if request.content_type not in content_types:
         raise UnsupportedMediaTypeError(
-            f"expected Content-Type: {content_type}, got {request.content_type or 'none'}"
+            f"expected Content-Type: {' or '.join(content_types)}, "
+            f"got {request.content_type or 'none'}"
         )
     if request.charset not in (None, "utf-8", "UTF-8"):
         raise UnsupportedMediaTypeError(f"expected charset utf-8, got {request.charset}")
