@@ -36,5 +36,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
+# the fake population registry (SOAP) and tax register (REST) on 127.0.0.1:8081, for trying
+# record requests against `make run`; Ctrl-C stops them
+.PHONY: ministries
+ministries: $(STAMP)
+	$(BIN)/python -m tests.support.ministries --port 8081
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

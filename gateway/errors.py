@@ -20,7 +20,13 @@ a :class:`TransientError` may succeed if tried again later, a :class:`PermanentE
         ├── InternalError                500 gateway.internal (PermanentError)
         ├── BrokerUnavailableError       503 gateway.broker_unavailable (TransientError)
         │   └── PublishFailedError       503 gateway.publish_failed
-        └── DedupUnavailableError        503 gateway.dedup_unavailable (TransientError)
+        ├── DedupUnavailableError        503 gateway.dedup_unavailable (TransientError)
+        └── ProviderError                provider.*: the system behind the gateway
+            ├── ProviderNotFoundError    404 provider.not_found (PermanentError)
+            ├── ProviderFaultError       502 provider.fault: refused the request (SOAP fault, 4xx)
+            ├── ProviderUnavailableError 502 provider.unavailable: down, 5xx (TransientError)
+            ├── ProviderAnswerError      502 provider.bad_answer: an answer that is not canonical
+            └── ProviderTimeoutError     504 provider.timeout (TransientError)
 
     RoutingConfigError                   routing.yaml refused: every problem with file:line:path
 
@@ -181,6 +187,60 @@ class DedupUnavailableError(ServerError, TransientError):
         kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class ProviderError(ServerError):
+    """The ministry's service behind a record request failed or said no."""
+
+    status = 502
+    default_code = "provider.error"
+
+
+class ProviderNotFoundError(ProviderError, PermanentError):
+    """The provider has no record for the subject asked about."""
+
+    status = 404
+    default_code = "provider.not_found"
+
+
+class ProviderFaultError(ProviderError, PermanentError):
+    """The provider refused the request (a SOAP fault, an HTTP 4xx): its message is kept."""
+
+    default_code = "provider.fault"
+
+
+class ProviderUnavailableError(ProviderError, TransientError):
+    """The provider could not be reached or answered with a server error."""
+
+    default_code = "provider.unavailable"
+
+
+class ProviderAnswerError(ProviderError):
+    """The provider answered, but not with anything that maps to the canonical answer."""
+
+    default_code = "provider.bad_answer"
+
+
+class ProviderTimeoutError(ProviderError, TransientError):
+    """No answer within the service's timeout."""
+
+    status = 504
+    default_code = "provider.timeout"
+
+
+def provider_error(code: str, message: str) -> ProviderError:
+    """The ProviderError of ``code`` (as a provider worker reports it), with ``message``."""
+    kinds: dict[str, type[ProviderError]] = {
+        cls.default_code: cls
+        for cls in (
+            ProviderNotFoundError,
+            ProviderFaultError,
+            ProviderUnavailableError,
+            ProviderAnswerError,
+            ProviderTimeoutError,
+        )
+    }
+    return kinds.get(code, ProviderError)(message, code=code)
 
 
 class DeliveryError(Exception):

@@ -20,6 +20,7 @@ from schemas.fields import (
     Stir,
     ZonedDatetime,
 )
+from schemas.queries import OrganizationByStir, PersonByPinfl, Query
 from schemas.records import (
     CaseEvent,
     CaseEventType,
@@ -62,13 +63,16 @@ __all__ = [
     "LegalForm",
     "MessageId",
     "Organization",
+    "OrganizationByStir",
     "OrganizationStatus",
     "PastDate",
     "PastDatetime",
     "Person",
+    "PersonByPinfl",
     "PersonName",
     "PersonRef",
     "Pinfl",
+    "Query",
     "Region",
     "SchemaRegistry",
     "Severity",

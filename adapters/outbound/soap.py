@@ -22,10 +22,7 @@ Failures, most specific first:
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,17 +32,18 @@ import orjson
 
 from adapters.outbound.base import Delivery, envelope_headers
 from adapters.outbound.http import TRANSIENT_STATUSES, retry_after_seconds
+from adapters.soap_client import (
+    PERMANENT_FAULT_CODES,
+    WsdlMismatchError,
+    WsdlPort,
+    WsdlUnavailableError,
+    fault_kind,
+    shorten,
+)
 from gateway.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 if TYPE_CHECKING:
-    from zeep import AsyncClient
     from zeep.exceptions import Fault
-
-#: SOAP 1.1 / 1.2 fault codes that say the message (or how it was sent) is at fault
-PERMANENT_FAULT_CODES = frozenset(
-    {"Client", "Sender", "VersionMismatch", "MustUnderstand", "DataEncodingUnknown"}
-)
-_TEXT_LIMIT = 300
 
 
 @dataclass
@@ -100,11 +98,8 @@ class SoapDeliverer:
         transport: httpx.AsyncBaseTransport | None = None,
         wsdl_transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._wsdl = _local_path(wsdl)
         self._operation = operation
         self._timeout = timeout
-        self._service = service
-        self._port = port
         self._address = address
         hooks: dict[str, list[Callable[..., Any]]] = {
             "request": [_on_request],
@@ -119,9 +114,15 @@ class SoapDeliverer:
         self._wsdl_http = httpx.Client(
             timeout=httpx.Timeout(timeout), transport=wsdl_transport, follow_redirects=False
         )
-        self._lock = asyncio.Lock()
-        self._client: AsyncClient | None = None
-        self._proxy: Any = None
+        self._port = WsdlPort(
+            wsdl,
+            http=self._http,
+            wsdl_http=self._wsdl_http,
+            timeout=timeout,
+            service=service,
+            port=port,
+            address=address,
+        )
 
     async def prepare(self) -> None:
         """Load the WSDL and find the operation (once); the errors ``deliver`` would raise."""
@@ -160,67 +161,12 @@ class SoapDeliverer:
 
     async def _operation_proxy(self) -> Any:
         """The operation to call, binding the WSDL's service on the first delivery."""
-        if self._proxy is None:
-            async with self._lock:
-                if self._proxy is None:
-                    if self._client is None:
-                        self._client = await self._load()
-                    self._proxy = self._bind(self._client)
         try:
-            return self._proxy[self._operation]
-        except AttributeError as exc:
-            raise PermanentDeliveryError(
-                f"the WSDL {self._wsdl} has no operation {self._operation!r}"
-            ) from exc
-
-    async def _load(self) -> AsyncClient:
-        import zeep
-        from zeep.transports import AsyncTransport
-
-        settings = zeep.Settings(
-            strict=True,
-            xml_huge_tree=False,
-            forbid_dtd=True,
-            forbid_entities=True,
-            forbid_external=True,
-        )
-        transport = AsyncTransport(client=self._http, wsdl_client=self._wsdl_http)
-        try:
-            return await asyncio.to_thread(
-                zeep.AsyncClient, self._wsdl, transport=transport, settings=settings
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(
-                f"the WSDL {self._wsdl} cannot be loaded: no answer within {self._timeout:g}s"
-            ) from exc
-        except Exception as exc:  # unreachable, malformed, refused by the hardened parser, ...
-            raise TransientDeliveryError(
-                f"the WSDL {self._wsdl} cannot be loaded: {type(exc).__name__}: {exc}"
-            ) from exc
-
-    def _bind(self, client: AsyncClient) -> Any:
-        """The service proxy of the configured service and port (the WSDL's first ones)."""
-        from zeep.proxy import AsyncServiceProxy
-
-        services = client.wsdl.services
-        try:
-            service = services[self._service] if self._service else next(iter(services.values()))
-            ports = service.ports
-            port = ports[self._port] if self._port else next(iter(ports.values()))
-        except (KeyError, StopIteration) as exc:
-            wanted = f"service {self._service or '(any)'}, port {self._port or '(any)'}"
-            known = ", ".join(f"{s}: {', '.join(services[s].ports)}" for s in services)
-            raise PermanentDeliveryError(
-                f"the WSDL {self._wsdl} has no {wanted} (it has {known or 'no service'})"
-            ) from exc
-        address = self._address or port.binding_options.get("address")
-        if not address:
-            raise PermanentDeliveryError(
-                f"the WSDL {self._wsdl} gives no address for port {port.name}: set address"
-            )
-        # AsyncServiceProxy, as AsyncClient.bind makes (create_service would make a sync one)
-        options = {**port.binding_options, "address": address}
-        return AsyncServiceProxy(client, port.binding, **options)
+            return await self._port.operation(self._operation)
+        except WsdlUnavailableError as exc:
+            raise TransientDeliveryError(str(exc)) from exc
+        except WsdlMismatchError as exc:
+            raise PermanentDeliveryError(str(exc)) from exc
 
     async def _call(self, operation: Any, fields: dict[str, Any], exchange: _Exchange) -> None:
         from zeep.exceptions import Error as ZeepError
@@ -255,7 +201,7 @@ class SoapDeliverer:
                 "cannot be read"
             )
             raise TransientDeliveryError(
-                f"{summary}: {_short(str(exc))}", status=exchange.status, summary=summary
+                f"{summary}: {shorten(str(exc))}", status=exchange.status, summary=summary
             ) from exc
 
     def _fault_error(self, fault: Fault, exchange: _Exchange) -> DeliveryError:
@@ -264,8 +210,8 @@ class SoapDeliverer:
             f"{self._where(exchange)} answered {self._operation} with SOAP fault "
             f"{code or '(no code)'}"
         )
-        text = f"{summary}: {_short(str(fault.message or ''))}"
-        if _fault_kind(code) in PERMANENT_FAULT_CODES:
+        text = f"{summary}: {shorten(str(fault.message or ''))}"
+        if fault_kind(code) in PERMANENT_FAULT_CODES:
             return PermanentDeliveryError(text, status=exchange.status, summary=summary)
         return TransientDeliveryError(
             text,
@@ -276,7 +222,7 @@ class SoapDeliverer:
 
     def _status_error(self, status: int, message: str, exchange: _Exchange) -> DeliveryError:
         summary = f"{self._where(exchange)} answered HTTP {status}"
-        text = f"{summary}: {_short(message)}"
+        text = f"{summary}: {shorten(message)}"
         # below 300: the status was fine but the body was not SOAP (a broken answer)
         if status in TRANSIENT_STATUSES or status >= 500 or status < 300:
             return TransientDeliveryError(
@@ -288,23 +234,4 @@ class SoapDeliverer:
         return PermanentDeliveryError(text, status=status, summary=summary)
 
     def _where(self, exchange: _Exchange) -> str:
-        return exchange.url or self._address or self._wsdl
-
-
-def _fault_kind(code: str) -> str:
-    """``soap:Client.Authentication`` → ``Client``; ``{ns}Receiver`` → ``Receiver``."""
-    local = code.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
-    return local.split(".", 1)[0].strip()
-
-
-def _local_path(wsdl: str) -> str:
-    """A ``file://`` URL as the path zeep can open; anything else as given."""
-    parsed = urllib.parse.urlparse(wsdl)
-    if parsed.scheme == "file":
-        return urllib.request.url2pathname(parsed.path)
-    return wsdl
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+        return exchange.url or self._address or self._port.wsdl

@@ -144,7 +144,7 @@ class FeedSpec(_Spec):
     """A one-way inbound flow: who may push, how it is mapped, what it becomes."""
 
     from_: tuple[SystemPattern, ...] = Field(alias="from", min_length=1)
-    channel: Literal["rest"] = "rest"
+    channel: Literal["rest", "soap"] = "rest"
     adapter: str = Field(min_length=1)
     schema_id: str = Field(alias="schema", pattern=r"^[a-z][a-z0-9_]*/[0-9]+$")
     max_batch: int = Field(default=1000, ge=1, le=10_000)
@@ -292,6 +292,29 @@ class DestinationSpec(_Spec):
     dedup: DedupSpec | None = None
 
 
+class ProviderSpec(_Spec):
+    """The ministry's service behind a record request: which adapter speaks to it, and where."""
+
+    adapter: str = Field(min_length=1, description="the provider adapter (protocol and mapping)")
+    url: HttpUrlEnvStr | None = Field(
+        default=None, description="REST: the service's base URL; SOAP: overrides the WSDL's"
+    )
+    wsdl: EnvStr | None = Field(default=None, description="SOAP: URL or path of the WSDL")
+    timeout: Duration = Field(default=5.0, gt=0, description="per call to the provider")
+    headers: dict[str, EnvStr] = Field(default_factory=dict)
+
+
+class ServiceSpec(_Spec):
+    """A request-reply service: who may ask, what they must say, who answers, how fast."""
+
+    description: str = ""
+    provider: ProviderSpec
+    allow: tuple[SystemPattern, ...] = Field(min_length=1)
+    require: tuple[Literal["user_id", "issue"], ...] = ()
+    timeout: Duration = Field(default=10.0, gt=0, le=300, description="the caller's whole wait")
+    prefetch: int = Field(default=32, ge=1, le=1000)
+
+
 class RoutingSpec(_Spec):
     """The whole of routing.yaml."""
 
@@ -300,3 +323,4 @@ class RoutingSpec(_Spec):
     feeds: dict[FeedName, FeedSpec] = Field(default_factory=dict)
     routes: tuple[RouteSpec, ...] = ()
     destinations: dict[DestinationName, DestinationSpec] = Field(default_factory=dict)
+    services: dict[DestinationName, ServiceSpec] = Field(default_factory=dict)

@@ -28,6 +28,7 @@ from gateway.routing.spec import (
     RouteSpec,
     RoutingSpec,
     Scalar,
+    ServiceSpec,
     SystemSpec,
     api_key_digest,
 )
@@ -41,6 +42,15 @@ class AdapterLike(Protocol):
 
     @property
     def schema_id(self) -> str: ...
+
+
+class ProviderLike(Protocol):
+    """What the table needs to know of a provider adapter (the client of a ministry's service)."""
+
+    @property
+    def channel(self) -> str:
+        """``soap`` (needs ``wsdl``) or ``rest`` (needs ``url``)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +169,11 @@ class RoutingTable:
         """Destination name → its spec."""
         return self.spec.destinations
 
+    @property
+    def services(self) -> Mapping[str, ServiceSpec]:
+        """Service name → its spec."""
+        return self.spec.services
+
     def authenticate(self, api_key: str) -> str | None:
         """The system that owns ``api_key``, or None."""
         return self._systems_by_key.get(api_key_digest(api_key))
@@ -166,6 +181,10 @@ class RoutingTable:
     def may_push(self, system: str, feed: FeedSpec) -> bool:
         """True when ``system`` is among the feed's ``from`` (glob patterns allowed)."""
         return any(fnmatch.fnmatchcase(system, pattern) for pattern in feed.from_)
+
+    def may_call(self, system: str, service: ServiceSpec) -> bool:
+        """True when ``system`` is among the service's ``allow`` (glob patterns allowed)."""
+        return any(fnmatch.fnmatchcase(system, pattern) for pattern in service.allow)
 
     def route(self, ctx: MatchContext) -> tuple[str, ...]:
         """The destinations of a message: the union over every route taken, or ``unrouted``."""
@@ -193,6 +212,7 @@ def load_routing_table(
     *,
     schemas: Mapping[str, type[BaseModel]],
     adapters: Mapping[str, AdapterLike],
+    providers: Mapping[str, ProviderLike] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> RoutingTable:
     """Read, check and compile routing.yaml; raise RoutingConfigError listing every problem."""
@@ -201,7 +221,9 @@ def load_routing_table(
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RoutingConfigError([ConfigProblem(file, None, "", f"cannot read: {exc}")]) from exc
-    return compile_routing_table(text, file, schemas=schemas, adapters=adapters, env=env)
+    return compile_routing_table(
+        text, file, schemas=schemas, adapters=adapters, providers=providers, env=env
+    )
 
 
 def compile_routing_table(
@@ -210,9 +232,13 @@ def compile_routing_table(
     *,
     schemas: Mapping[str, type[BaseModel]],
     adapters: Mapping[str, AdapterLike],
+    providers: Mapping[str, ProviderLike] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> RoutingTable:
-    """Check and compile routing.yaml's text; raise RoutingConfigError listing every problem."""
+    """Check and compile routing.yaml's text; raise RoutingConfigError listing every problem.
+
+    ``providers`` are the provider adapters services may name (none: no service may be
+    declared)."""
     document, problems = parse_yaml(text, file)
     if document is None:
         raise RoutingConfigError(problems)
@@ -222,6 +248,7 @@ def compile_routing_table(
     if spec is None:
         raise RoutingConfigError(problems)
     problems += _cross_check(spec, document, schemas, adapters, removed)
+    problems += _check_services(spec, document, providers or {}, removed)
     if problems:
         raise RoutingConfigError(problems)
     return RoutingTable(
@@ -238,7 +265,7 @@ def compile_routing_table(
     )
 
 
-_SECTIONS = ("systems", "feeds", "routes", "destinations")
+_SECTIONS = ("systems", "feeds", "routes", "destinations", "services")
 
 
 def _validate(
@@ -367,6 +394,42 @@ def _cross_check(
             if target not in spec.destinations and target not in removed.get("destinations", ()):
                 problem(("routes", i, "to", j), f"unknown destination {target!r}")
         _check_conditions(route, i, spec, schemas, problem, removed.get("feeds", set()))
+    return problems
+
+
+def _check_services(
+    spec: RoutingSpec,
+    doc: YamlDocument,
+    providers: Mapping[str, ProviderLike],
+    removed: Mapping[str, set[str | int]],
+) -> list[ConfigProblem]:
+    """Services: who may call them exists; the provider adapter exists and has what it needs."""
+    problems: list[ConfigProblem] = []
+    systems = {*spec.systems, *(str(s) for s in removed.get("systems", ()))}
+    for name, service in spec.services.items():
+        for i, pattern in enumerate(service.allow):
+            if not any(fnmatch.fnmatchcase(s, pattern) for s in systems):
+                problems.append(
+                    doc.problem(("services", name, "allow", i), f"{pattern!r} matches no system")
+                )
+        where = ("services", name, "provider")
+        provider = providers.get(service.provider.adapter)
+        if provider is None:
+            known = ", ".join(sorted(providers)) or "none"
+            problems.append(
+                doc.problem(
+                    (*where, "adapter"),
+                    f"unknown provider adapter {service.provider.adapter!r} (known: {known})",
+                )
+            )
+        elif provider.channel == "soap" and service.provider.wsdl is None:
+            problems.append(doc.problem(where, "a SOAP provider needs wsdl"))
+        elif provider.channel == "rest" and service.provider.url is None:
+            problems.append(doc.problem(where, "a REST provider needs url"))
+        if name in spec.destinations:
+            problems.append(
+                doc.problem(("services", name), f"{name!r} is also a destination: name it apart")
+            )
     return problems
 
 
