@@ -13,6 +13,9 @@ export SOLIQ_LEGAL_ENTITIES_KEY ?= dev-soliq-legal-entities-key
 export EXSUD_KEY                ?= dev-sud-e-xsud-key-000
 export CRIME_PORTAL_KEY         ?= dev-crime-portal-key-00
 export ETERGOV_KEY              ?= dev-gp-e-tergov-key-000
+# Where the ministries' services answer record requests: the fakes of `make ministries`.
+export MVD_POPULATION_WSDL      ?= http://127.0.0.1:8081/population?wsdl
+export SOLIQ_REGISTER_URL       ?= http://127.0.0.1:8081
 
 .PHONY: run test lint bench clean
 

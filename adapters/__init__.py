@@ -1,7 +1,7 @@
 """Protocol and ministry specifics: inbound adapters and the mappings behind them."""
 
 from adapters.base import FieldProblem, InboundAdapter, MappingError
-from adapters.mapping import CanonicalAdapter, FieldMap, MappingAdapter
+from adapters.mapping import CanonicalAdapter, FieldMap, MappingAdapter, model_shape
 from adapters.registry import ADAPTERS
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "InboundAdapter",
     "MappingAdapter",
     "MappingError",
+    "model_shape",
 ]

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+NativeType = Literal["string", "integer", "number", "boolean"]
+"""The JSON type of a native leaf field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,27 @@ class MappingError(ValueError):
         super().__init__("; ".join(f"{p.field or '<record>'}: {p.message}" for p in problems))
 
 
+@dataclass(frozen=True, slots=True)
+class NativeField:
+    """One field of a native record, as a sender writes it: a leaf of a JSON type, or a nested
+    object of ``fields``. Data only: the SOAP channel turns it into a WSDL and reads XML by it."""
+
+    name: str
+    type: NativeType = "string"
+    fields: tuple[NativeField, ...] | None = None  # a nested object's fields (``type`` unused)
+    repeated: bool = False  # a JSON array of such values
+    required: bool = False
+
+    @property
+    def nested(self) -> bool:
+        """True for a nested object."""
+        return self.fields is not None
+
+
+NativeShape = tuple[NativeField, ...]
+"""The fields of a native record, in the order a sender is expected to write them."""
+
+
 class InboundAdapter(Protocol):
     """Turns a ministry's native record into the canonical form of one schema."""
 
@@ -56,6 +80,10 @@ class InboundAdapter(Protocol):
 
     def native_field(self, canonical_path: Sequence[str | int]) -> str:
         """The native field behind a canonical field path (for error messages)."""
+        ...
+
+    def native_shape(self) -> NativeShape:
+        """The native record's fields: names, JSON types, nesting, repetition, required ones."""
         ...
 
 

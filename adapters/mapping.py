@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from adapters.base import FieldProblem, MappingError, format_path
+from pydantic import BaseModel
+
+from adapters.base import (
+    FieldProblem,
+    MappingError,
+    NativeField,
+    NativeShape,
+    NativeType,
+    format_path,
+)
+from schemas import REGISTRY
 
 Converter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class FieldMap:
-    """Canonical field ``canonical`` takes native field ``native``, through ``convert``."""
+    """Canonical field ``canonical`` takes native field ``native``, through ``convert``.
+
+    ``native_type`` is the JSON type the ministry sends the value as (a number, say), so that
+    channels without JSON types (SOAP) describe and read it as such.
+    """
 
     canonical: str
     native: str
     convert: Converter | None = None
+    native_type: NativeType = "string"
 
 
 class MappingAdapter:
@@ -52,6 +68,7 @@ class MappingAdapter:
                 c_parts, n_parts = c_parts[:-1], n_parts[:-1]
                 to_native.setdefault(".".join(c_parts), (".".join(n_parts), True))
         self._to_native = to_native
+        self._shape = _shape_of(self._fields)
 
     @property
     def name(self) -> str:
@@ -106,6 +123,14 @@ class MappingAdapter:
                 )
         return format_path(parts)
 
+    def native_shape(self) -> NativeShape:
+        """The native fields the FieldMaps name, nested by their dotted paths, in order.
+
+        None is marked required: the canonical schema says what is missing, under the native
+        name, with the reason (a SOAP toolkit would only refuse the request).
+        """
+        return self._shape
+
     def _unknown_fields(self, native: dict[str, Any], prefix: str) -> list[FieldProblem]:
         problems = []
         for key, value in native.items():
@@ -144,12 +169,87 @@ def _set(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         node[path[-1]] = value
 
 
+def _shape_of(fields: Sequence[FieldMap]) -> NativeShape:
+    """The tree of native fields named by ``fields`` (``arizachi.jshshir`` nests ``jshshir``)."""
+    tree: dict[str, Any] = {}  # name -> NativeType of a leaf, or the dict of a nested object
+    for f in fields:
+        *parents, leaf = f.native.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = f.native_type
+    return _fields_of(tree)
+
+
+def _fields_of(tree: Mapping[str, Any]) -> NativeShape:
+    return tuple(
+        NativeField(name, fields=_fields_of(node))
+        if isinstance(node, dict)
+        else NativeField(name, type=node)
+        for name, node in tree.items()
+    )
+
+
+_JSON_SCHEMA_TYPES: Mapping[str, NativeType] = {
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+}
+
+
+@functools.cache
+def model_shape(model: type[BaseModel]) -> NativeShape:
+    """A pydantic model's fields as a native shape, from its JSON Schema: strings (dates and
+    enumerations too), integers, numbers, booleans, arrays and nested objects; required as
+    the model requires them."""
+    schema = model.model_json_schema()
+    return _schema_shape(schema, schema.get("$defs", {}))
+
+
+def _schema_shape(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> NativeShape:
+    """The fields of a JSON Schema object (pydantic's), with ``$ref``s resolved from ``defs``."""
+    required = set(schema.get("required", ()))
+    return tuple(
+        _schema_field(name, prop, defs, name in required)
+        for name, prop in schema.get("properties", {}).items()
+    )
+
+
+def _schema_field(
+    name: str, prop: Mapping[str, Any], defs: Mapping[str, Any], required: bool
+) -> NativeField:
+    prop = _resolved(prop, defs)
+    if prop.get("type") == "array":
+        item = _schema_field(name, prop.get("items", {}), defs, required)
+        return replace(item, repeated=True)
+    if prop.get("type") == "object" or "properties" in prop:
+        return NativeField(name, fields=_schema_shape(prop, defs), required=required)
+    # strings of every format (dates, times), enumerations, and anything less simple
+    json_type = _JSON_SCHEMA_TYPES.get(str(prop.get("type")), "string")
+    return NativeField(name, type=json_type, required=required)
+
+
+def _resolved(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``prop`` without ``$ref`` indirections and without the ``null`` of an optional field."""
+    while True:
+        if "$ref" in prop:
+            prop = defs[str(prop["$ref"]).rsplit("/", 1)[-1]]
+            continue
+        variants = [v for v in prop.get("anyOf", ()) if v.get("type") != "null"]
+        if "anyOf" in prop and len(variants) == 1:
+            prop = variants[0]
+            continue
+        return prop
+
+
 class CanonicalAdapter:
     """For feeds whose senders already speak the canonical schema: records pass as they are."""
 
-    def __init__(self, schema_id: str) -> None:
+    def __init__(self, schema_id: str, model: type[BaseModel] | None = None) -> None:
         self._schema_id = schema_id
         self._name = "canonical." + schema_id.split("/")[0]
+        self._model = model
+        self._shape: NativeShape | None = None
 
     @property
     def name(self) -> str:
@@ -172,3 +272,11 @@ class CanonicalAdapter:
     def native_field(self, canonical_path: Sequence[str | int]) -> str:
         """Native and canonical names are the same."""
         return format_path(canonical_path)
+
+    def native_shape(self) -> NativeShape:
+        """The canonical model's fields, from its JSON Schema: strings (dates and enumerations
+        too), integers, numbers, booleans, arrays and nested objects; required as the model
+        requires them."""
+        if self._shape is None:
+            self._shape = model_shape(self._model or REGISTRY[self._schema_id])
+        return self._shape

@@ -56,9 +56,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    args: list[str], port: int, env: Mapping[str, str] | None = None
+    args: list[str],
+    port: int,
+    env: Mapping[str, str] | None = None,
+    *,
+    ready_path: str = "/readyz",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server subprocess until /readyz answers 200, yield it; stop it afterwards."""
+    """Run a server subprocess until ``ready_path`` answers 200, yield it; stop it afterwards."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
         args, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
@@ -72,7 +76,7 @@ def server(
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     pass
-                if _ready(port):
+                if _ready(port, ready_path):
                     break
             except OSError:
                 pass
@@ -89,11 +93,11 @@ def server(
         log.close()
 
 
-def _ready(port: int) -> bool:
+def _ready(port: int, path: str) -> bool:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
             return bool(response.status == 200)
     except Exception:
         return False
@@ -232,6 +236,11 @@ async def _python_load(
         elapsed = time.perf_counter() - started
     rps = len(latencies) / elapsed
     return Figures(name, rps, rps * per_request, *_percentiles(latencies), errors, len(latencies))
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 of ``latencies`` (seconds) in milliseconds."""
+    return _percentiles(latencies)
 
 
 def _percentiles(latencies: list[float]) -> tuple[float, float]:

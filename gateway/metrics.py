@@ -19,7 +19,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "gateway_requests",
-            "HTTP requests by endpoint kind, feed and status",
+            "HTTP requests by endpoint kind (feed, service, ...), feed or service name, and status",
             ["kind", "feed", "status"],
             registry=self.registry,
         )
@@ -31,7 +31,7 @@ class Metrics:
         )
         self.request_seconds = Histogram(
             "gateway_request_seconds",
-            "Latency of HTTP requests by feed",
+            "Latency of HTTP requests by feed or service",
             ["feed"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
@@ -60,6 +60,25 @@ class Metrics:
             "gateway_dedup_hits",
             "Duplicates caught, by where (ingest feed or delivery destination)",
             ["scope"],
+            registry=self.registry,
+        )
+        self.service_requests = Counter(
+            "gateway_service_requests",
+            "Record requests handled by provider workers, by service and outcome "
+            "(answered, expired, or the provider.* error code)",
+            ["service", "outcome"],
+            registry=self.registry,
+        )
+        self.provider_seconds = Histogram(
+            "gateway_provider_seconds",
+            "Time the provider (the ministry's service) took to answer one request",
+            ["service"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.late_replies = Counter(
+            "gateway_service_late_replies",
+            "Replies that came after their request had timed out (dropped)",
             registry=self.registry,
         )
         self.broker_connected = Gauge(

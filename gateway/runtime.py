@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pydantic import BaseModel
 
 from adapters.base import InboundAdapter
 from adapters.outbound import OutboundAdapter
+from adapters.providers.base import ProviderAdapter
 from gateway.broker import Broker, topology_for
 from gateway.config import Settings
 from gateway.dedup import IdempotencyStore, open_store
@@ -20,6 +21,8 @@ from gateway.errors import BrokerUnavailableError, DedupUnavailableError
 from gateway.ingest import IngestDeduplicator, IngestPipeline
 from gateway.metrics import Metrics
 from gateway.routing import DeliverySpec, RoutingTable
+from gateway.services import ProviderWorker, ServiceCaller
+from schemas import Query
 
 log = structlog.get_logger("gateway")
 _WORKER_RESTART_S = 5.0
@@ -27,11 +30,39 @@ _STORE_PING_S = 2.0
 DelivererFactory = Callable[[DeliverySpec], OutboundAdapter]
 
 
+class Worker(Protocol):
+    """A consumer the gateway starts once the broker is ready and stops on the way out."""
+
+    @property
+    def label(self) -> str:
+        """What it consumes for, in logs and readiness: ``destination etergov.crime-reports``."""
+        ...
+
+    @property
+    def running(self) -> bool:
+        """True while it consumes on an open channel."""
+        ...
+
+    async def start(self, connection: Any) -> None:
+        """Open its channel and start consuming."""
+        ...
+
+    async def stop_consuming(self) -> None:
+        """Take no more messages."""
+        ...
+
+    async def stop(self, timeout: float) -> None:
+        """Finish what is in hand (up to ``timeout``) and close."""
+        ...
+
+
 class Gateway:
     """Opens its parts in order and closes them in reverse; ``aclose()`` twice is harmless.
 
     ``deliverers`` builds the outbound adapter of each destination that has ``deliver:``;
-    with ``run_workers=False`` the gateway only ingests (workers run elsewhere).
+    ``providers`` are the provider adapters record-request services may name. With
+    ``run_workers=False`` the gateway only serves (delivery and provider workers run
+    elsewhere, e.g. under ``gateway worker``).
     """
 
     def __init__(
@@ -42,11 +73,13 @@ class Gateway:
         adapters: Mapping[str, InboundAdapter],
         schemas: Mapping[str, type[BaseModel]],
         deliverers: DelivererFactory | None = None,
+        providers: Mapping[str, ProviderAdapter] | None = None,
         run_workers: bool = True,
         store: IdempotencyStore | None = None,
     ) -> None:
         self.settings = settings
         self._table = table
+        self.adapters = adapters
         self.metrics = Metrics()
         self.broker = Broker(
             settings.amqp_url,
@@ -68,7 +101,18 @@ class Gateway:
             if self.store is not None
             else None
         )
-        self.workers = _workers(self, deliverers) if run_workers else []
+        self.queries, self.answers = _service_models(table, providers or {}, schemas)
+        self.services = (
+            ServiceCaller(self.broker.topology, self.metrics, retry_after=settings.retry_after)
+            if table.services
+            else None
+        )
+        self.workers: list[Worker] = []
+        if run_workers:
+            self.workers += _delivery_workers(self, deliverers)
+            self.workers += _provider_workers(self, providers or {}, schemas)
+        if self.services is not None:
+            self.workers.append(self.services)
         self._workers_task: asyncio.Task[None] | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -125,8 +169,8 @@ class Gateway:
                     await worker.start(self.broker.connection)
                 except Exception as exc:
                     log.error(
-                        "delivery.start_failed",
-                        destination=worker.destination,
+                        "worker.start_failed",
+                        worker=worker.label,
                         error=str(exc) or type(exc).__name__,
                         retry_in_s=_WORKER_RESTART_S,
                     )
@@ -152,9 +196,7 @@ class Gateway:
         )
         for worker, outcome in zip(self.workers, outcomes, strict=True):
             if isinstance(outcome, Exception):
-                log.error(
-                    "delivery.stop_failed", destination=worker.destination, error=repr(outcome)
-                )
+                log.error("worker.stop_failed", worker=worker.label, error=repr(outcome))
 
     async def stop_consuming(self) -> None:
         """The first step of a graceful stop: workers take no more messages (those in hand
@@ -167,14 +209,17 @@ class Gateway:
 
     async def readiness(self) -> dict[str, str | None]:
         """Check name → None when fine, else what is wrong."""
+        table = self._table
         checks: dict[str, str | None] = {
-            "routing": None if self._table.feeds else "the routing table declares no feeds",
+            "routing": None
+            if table.feeds or table.services
+            else "the routing table declares no feeds and no services",
             "broker": self.broker.problem,
         }
         if self.store is not None:
             checks["dedup"] = await _store_problem(self.store)
         if self.workers:
-            stopped = [w.destination for w in self.workers if not w.running]
+            stopped = [w.label for w in self.workers if not w.running]
             checks["consumers"] = f"not consuming: {', '.join(stopped)}" if stopped else None
         return checks
 
@@ -204,7 +249,47 @@ def _open_store_if_needed(settings: Settings, table: RoutingTable) -> Idempotenc
     )
 
 
-def _workers(gateway: Gateway, deliverers: DelivererFactory | None) -> list[DeliveryWorker]:
+def _service_models(
+    table: RoutingTable,
+    providers: Mapping[str, ProviderAdapter],
+    schemas: Mapping[str, type[BaseModel]],
+) -> tuple[dict[str, type[Query]], dict[str, type[BaseModel]]]:
+    """Service name → the canonical query its provider answers, and the model of its answer."""
+    queries, answers = {}, {}
+    for name, spec in table.services.items():
+        provider = providers.get(spec.provider.adapter)
+        if provider is None:
+            raise ValueError(f"service {name!r} names provider adapter {spec.provider.adapter!r}")
+        queries[name] = provider.query
+        answers[name] = schemas[provider.answer_schema]
+    return queries, answers
+
+
+def _provider_workers(
+    gateway: Gateway,
+    providers: Mapping[str, ProviderAdapter],
+    schemas: Mapping[str, type[BaseModel]],
+) -> list[ProviderWorker]:
+    workers = []
+    for name, spec in gateway.table.services.items():
+        provider = providers[spec.provider.adapter]
+        workers.append(
+            ProviderWorker(
+                name,
+                spec,
+                gateway.broker.topology,
+                provider.connect(spec.provider),
+                query=provider.query,
+                answer=schemas[provider.answer_schema],
+                metrics=gateway.metrics,
+            )
+        )
+    return workers
+
+
+def _delivery_workers(
+    gateway: Gateway, deliverers: DelivererFactory | None
+) -> list[DeliveryWorker]:
     workers = []
     for name, spec in gateway.table.destinations.items():
         if spec.deliver is None:

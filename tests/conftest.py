@@ -14,6 +14,7 @@ import pytest
 from aio_pika.abc import AbstractChannel
 
 from adapters import ADAPTERS
+from adapters.providers import PROVIDERS
 from gateway.broker import topology_for
 from gateway.config import Settings
 from gateway.routing import RoutingTable, compile_routing_table
@@ -116,7 +117,12 @@ async def run_gateway(
         path = tmp_path / f"routing-{len(started)}.yaml"
         path.write_text(routing, encoding="utf-8")
         table = compile_routing_table(
-            routing, str(path), schemas=REGISTRY, adapters=ADAPTERS, env=keys.ENV
+            routing,
+            str(path),
+            schemas=REGISTRY,
+            adapters=ADAPTERS,
+            providers=PROVIDERS,
+            env=keys.ENV,
         )
         process = GatewayProcess(
             path,

@@ -40,7 +40,12 @@ ORGANIZATION = MappingAdapter(
         FieldMap("name", "company_name"),
         FieldMap("legal_form", "opf", code_table(LEGAL_FORMS, "legal form")),
         FieldMap("registered_on", "reg_date", iso_date),
-        FieldMap("status", "status_code", code_table(ORGANIZATION_STATUSES, "status")),
+        FieldMap(
+            "status",
+            "status_code",
+            code_table(ORGANIZATION_STATUSES, "status"),
+            native_type="integer",
+        ),
         FieldMap("liquidated_on", "liquidation_date", iso_date),
         FieldMap("oked", "oked"),
         FieldMap("address.region", "soato", soato_region),

@@ -1,6 +1,12 @@
 """RabbitMQ: the topology a routing table needs, and the broker that declares and publishes."""
 
-from gateway.broker.broker import BROKER_FAILURES, Broker, OutgoingMessage
+from gateway.broker.broker import (
+    BROKER_FAILURES,
+    Broker,
+    OutgoingMessage,
+    cancel_consumer,
+    close_channel,
+)
 from gateway.broker.topology import ExchangeDecl, QueueDecl, Topology, topology_for
 
 __all__ = [
@@ -10,5 +16,7 @@ __all__ = [
     "OutgoingMessage",
     "QueueDecl",
     "Topology",
+    "cancel_consumer",
+    "close_channel",
     "topology_for",
 ]

@@ -14,7 +14,13 @@ from typing import Any
 import aio_pika
 import aiormq
 import structlog
-from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, AbstractRobustExchange
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustExchange,
+)
 
 from gateway.broker.topology import Topology
 from gateway.errors import BrokerUnavailableError, PublishFailedError
@@ -47,6 +53,37 @@ class OutgoingMessage:
     headers: Mapping[str, str]
     schema_id: str
     timestamp: datetime
+
+
+async def close_channel(channel: AbstractChannel | None, timeout: float = 5.0) -> None:
+    """Close ``channel`` if it is open. While RabbitMQ is away a robust channel's close would
+    wait for the connection to come back: give up after ``timeout`` (the broker takes back
+    everything unacked when the connection ends anyway)."""
+    if channel is None or channel.is_closed:
+        return
+    try:
+        async with asyncio.timeout(timeout):
+            await channel.close()
+    except (TimeoutError, *BROKER_FAILURES) as exc:  # type: ignore[misc]
+        log.warning("broker.channel_not_closed", error=str(exc) or type(exc).__name__)
+
+
+async def cancel_consumer(
+    channel: AbstractChannel | None,
+    queue: AbstractQueue | None,
+    tag: str | None,
+    timeout: float = 5.0,
+) -> None:
+    """Stop consuming ``queue`` under consumer ``tag`` on ``channel``. Nothing to do while the
+    channel is closed (the consumer ended with it); a robust queue would wait for RabbitMQ to
+    come back, so give up after ``timeout``."""
+    if channel is None or channel.is_closed or queue is None or tag is None:
+        return
+    try:
+        async with asyncio.timeout(timeout):
+            await queue.cancel(tag)
+    except (TimeoutError, *BROKER_FAILURES) as exc:  # type: ignore[misc]
+        log.warning("broker.consumer_not_cancelled", error=str(exc) or type(exc).__name__)
 
 
 def publishers_blocked(connection: AbstractRobustConnection) -> bool:

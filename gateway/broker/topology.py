@@ -13,6 +13,10 @@ For namespace ``eint`` and a destination ``etergov.crime-reports``:
                                        dead-lettered to eint.ingress with the destination's key,
                                        so it comes back to the work queue
     eint.unrouted                      where a message that no route takes is kept (quorum)
+    eint.service.person.by-pinfl       a request-reply service's requests (classic): the gateway
+                                       publishes to it through the default exchange, transient,
+                                       with a TTL of the caller's timeout; provider workers
+                                       consume it and answer by direct reply-to
 
 Everything is durable. Quorum queues dead-letter ``at-least-once``, so a dead-lettered message
 cannot be lost between the two queues. Dead-letter queues are classic so that operators can
@@ -67,6 +71,7 @@ class Topology:
     work_queues: Mapping[str, str]
     dead_letter_queues: Mapping[str, str] = field(default_factory=dict)
     retry_queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    service_queues: Mapping[str, str] = field(default_factory=dict)
 
     def queue_of(self, destination: str) -> str:
         """The work queue that receives ``destination``'s messages."""
@@ -75,6 +80,10 @@ class Topology:
     def dead_letter_queue_of(self, destination: str) -> str:
         """The dead-letter queue of ``destination``."""
         return self.dead_letter_queues[destination]
+
+    def service_queue_of(self, service: str) -> str:
+        """The queue ``service``'s requests wait in for a provider worker."""
+        return self.service_queues[service]
 
 
 def topology_for(table: RoutingTable, namespace: str) -> Topology:
@@ -119,8 +128,19 @@ def topology_for(table: RoutingTable, namespace: str) -> Topology:
                 )
                 steps.append(retry)
             retry_queues[name] = tuple(steps)
+    service_queues: dict[str, str] = {}
+    for name in table.services:
+        queue = f"{namespace}.service.{name}"
+        queues.append(QueueDecl(queue, "classic", "", queue))
+        service_queues[name] = queue
     return Topology(
-        ingress, tuple(exchanges), tuple(queues), work_queues, dead_letter_queues, retry_queues
+        ingress,
+        tuple(exchanges),
+        tuple(queues),
+        work_queues,
+        dead_letter_queues,
+        retry_queues,
+        service_queues,
     )
 
 

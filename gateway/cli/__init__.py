@@ -1,4 +1,4 @@
-"""The ``gateway`` command: ``run``, ``routes check|explain``, ``schemas export``,
+"""The ``gateway`` command: ``run``, ``worker``, ``routes check|explain``, ``schemas export``,
 ``dlq list|show|replay|purge``."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import dlq, routes, run, schemas
+from gateway.cli import dlq, routes, run, schemas, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.register(commands)
+    worker.register(commands)
     routes.register(commands)
     schemas.register(commands)
     dlq.register(commands)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from gateway.errors import RoutingConfigError
 from gateway.routing import RoutingTable, load_routing_table
+
+if TYPE_CHECKING:
+    from gateway.runtime import Gateway
 
 DEFAULT_ROUTING = "routing.yaml"
 
@@ -29,11 +33,37 @@ def schema_models() -> Mapping[str, type[BaseModel]]:
 def load_table(path: str) -> RoutingTable | None:
     """The compiled table, or None after printing every problem to stderr."""
     from adapters import ADAPTERS
+    from adapters.providers import PROVIDERS
 
     try:
-        return load_routing_table(path, schemas=schema_models(), adapters=ADAPTERS)
+        return load_routing_table(
+            path, schemas=schema_models(), adapters=ADAPTERS, providers=PROVIDERS
+        )
     except RoutingConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{path}: refused, {len(exc.problems)} problem(s)", file=sys.stderr)
         return None
+
+
+def build_gateway(table: RoutingTable, *, run_workers: bool) -> Gateway:
+    """The gateway for ``table`` with everything the package ships, configured from the
+    environment, its logging set up."""
+    from adapters import ADAPTERS
+    from adapters.outbound import deliverer_for
+    from adapters.providers import PROVIDERS
+    from gateway.config import Settings
+    from gateway.log import configure_logging
+    from gateway.runtime import Gateway
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, settings.redaction_key)
+    return Gateway(
+        settings,
+        table,
+        adapters=ADAPTERS,
+        schemas=schema_models(),
+        deliverers=deliverer_for,
+        providers=PROVIDERS,
+        run_workers=run_workers,
+    )

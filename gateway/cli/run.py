@@ -34,6 +34,11 @@ def register(commands: Any) -> None:
         default=int(os.environ.get("GATEWAY_PORT", DEFAULT_PORT)),
         help="listen port",
     )
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="serve HTTP only; delivery and provider workers run elsewhere (gateway worker)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -41,22 +46,14 @@ def _run(args: argparse.Namespace) -> int:
     import structlog
     from aiohttp import web
 
-    from adapters import ADAPTERS
-    from adapters.outbound import deliverer_for
-    from gateway.cli._common import load_table, schema_models
-    from gateway.config import Settings
+    from gateway.cli._common import build_gateway, load_table
     from gateway.http import make_app
-    from gateway.log import configure_logging
-    from gateway.runtime import Gateway
 
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, settings.redaction_key)
     table = load_table(args.routing)
     if table is None:
         return 2
-    gateway = Gateway(
-        settings, table, adapters=ADAPTERS, schemas=schema_models(), deliverers=deliverer_for
-    )
+    gateway = build_gateway(table, run_workers=not args.no_workers)
+    settings = gateway.settings
     log = structlog.get_logger("gateway")
     log.info(
         "gateway.starting",
@@ -65,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         routing=table.source,
         routing_sha256=table.sha256,
         namespace=settings.namespace,
+        workers=len(gateway.workers),
     )
     web.run_app(
         make_app(gateway),

@@ -41,7 +41,7 @@ from aio_pika.abc import (
 )
 
 from adapters.outbound import Delivery, OutboundAdapter
-from gateway.broker import BROKER_FAILURES, Topology
+from gateway.broker import BROKER_FAILURES, Topology, cancel_consumer, close_channel
 from gateway.dedup import IdempotencyStore, dedup_key
 from gateway.delivery import headers as h
 from gateway.delivery.retry import immediate_retrying
@@ -114,6 +114,11 @@ class DeliveryWorker:
         self._lease_s = immediate.attempts * (timeout + immediate.max_wait) + _LEASE_MARGIN_S
 
     @property
+    def label(self) -> str:
+        """What this worker consumes for."""
+        return f"destination {self.destination}"
+
+    @property
     def running(self) -> bool:
         """True while consuming on an open channel."""
         return (
@@ -134,9 +139,7 @@ class DeliveryWorker:
     async def stop_consuming(self) -> None:
         """Take no more messages; those in hand go on."""
         queue, tag, self._consumer_tag = self._queue, self._consumer_tag, None
-        if queue is not None and tag is not None:
-            with contextlib.suppress(*BROKER_FAILURES):
-                await queue.cancel(tag)
+        await cancel_consumer(self._channel, queue, tag)
 
     async def stop(self, timeout: float) -> None:
         """Stop taking messages, let those in hand finish (up to ``timeout``), close.
@@ -159,8 +162,7 @@ class DeliveryWorker:
             await asyncio.gather(*self._handling, return_exceptions=True)
         channel, self._channel = self._channel, None
         try:
-            if channel is not None and not channel.is_closed:
-                await channel.close()  # anything still unacked goes back to the queue
+            await close_channel(channel)  # anything still unacked goes back to the queue
         finally:
             await self._deliverer.aclose()
 

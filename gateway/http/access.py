@@ -36,6 +36,18 @@ class AccessRecord:
     error_id: str | None = None
     bytes_in: int = 0
     bytes_out: int = 0
+    # X-Road SOAP headers, as the caller claimed them (who calls is its API key's system)
+    xroad_client: str | None = None
+    xroad_service: str | None = None
+    xroad_protocol_version: str | None = None
+    # record requests: what was asked about, how long the provider and the round trip took,
+    # and the SHA-256 of the request and response bodies, which tie an answer to its request
+    service: str | None = None
+    subject: str | None = None
+    provider_ms: float | None = None
+    service_ms: float | None = None
+    request_sha256: str | None = None
+    response_sha256: str | None = None
 
     def latency_ms(self) -> float:
         """Milliseconds since the request arrived."""
@@ -43,7 +55,7 @@ class AccessRecord:
 
     def event(self) -> dict[str, Any]:
         """The access log event's fields."""
-        return {
+        event: dict[str, Any] = {
             "kind": self.kind,
             "method": self.method,
             "path": self.path,
@@ -64,6 +76,22 @@ class AccessRecord:
             "latency_ms": self.latency_ms(),
             "correlation_id": self.correlation_id,
         }
+        if self.service is not None:
+            event.update(
+                service=self.service,
+                subject=self.subject,
+                provider_ms=self.provider_ms,
+                service_ms=self.service_ms,
+                request_sha256=self.request_sha256,
+                response_sha256=self.response_sha256,
+            )
+        if self.xroad_client or self.xroad_service or self.xroad_protocol_version:
+            event.update(
+                xroad_client=self.xroad_client,
+                xroad_service=self.xroad_service,
+                xroad_protocol_version=self.xroad_protocol_version,
+            )
+        return event
 
 
 ACCESS = web.RequestKey("access", AccessRecord)

@@ -40,7 +40,7 @@ async def push_feed(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     table = gateway.table  # one table for the whole request, whatever a reload does meanwhile
     access = request[ACCESS]
-    client, name, feed = open_feed(request, table, request.match_info["feed"])
+    client, name, feed = open_feed(request, table, request.match_info["feed"], "rest")
     access.user_id = optional_header(request, "X-User-Id")
     access.issue = optional_header(request, "X-Issue")
     message_id = optional_header(request, "X-Message-Id")
@@ -83,11 +83,15 @@ async def push_feed(request: web.Request) -> web.Response:
     )
 
 
-def open_feed(request: web.Request, table: RoutingTable, name: str) -> tuple[str, str, FeedSpec]:
-    """(client, feed name, feed) once the caller is known and may push to the feed (401, 404,
-    403, in that order); recorded in the access record."""
+def open_feed(
+    request: web.Request, table: RoutingTable, name: str, channel: str
+) -> tuple[str, str, FeedSpec]:
+    """(client, feed name, feed) once the caller is known and may push to the feed over
+    ``channel`` (401, 404, 403, then 404 ``client.wrong_channel`` naming where the feed is
+    pushed); recorded in the access record."""
     access = request[ACCESS]
-    access.kind = "feed"
+    if access.kind == "other":  # a WSDL download keeps its own kind
+        access.kind = "feed"
     client = authenticate(request.headers, table)
     access.client = client
     feed = table.feeds.get(name)
@@ -96,6 +100,16 @@ def open_feed(request: web.Request, table: RoutingTable, name: str) -> tuple[str
     access.feed, access.schema = name, feed.schema_id
     if not table.may_push(client, feed):
         raise AccessDeniedError(f"system {client!r} may not push to feed {name!r}")
+    if feed.channel != channel:
+        where = {
+            "rest": f"POST /v1/feeds/{name}",
+            "soap": f"POST /soap/{name} (WSDL: GET /soap/{name}?wsdl)",
+        }[feed.channel]
+        raise NotFoundError(
+            f"feed {name!r} is pushed over {feed.channel.upper()}, at {where}; not here",
+            code="client.wrong_channel",
+            details={"channel": feed.channel},
+        )
     return client, name, feed
 
 

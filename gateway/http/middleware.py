@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 import structlog
@@ -54,6 +55,16 @@ def error_response(error: GatewayError, error_id: str) -> web.Response:
     )
 
 
+class ErrorRenderer(Protocol):
+    """Renders an error under its error_id: ``error_response`` unless a handler says otherwise."""
+
+    def __call__(self, error: GatewayError, error_id: str) -> web.Response: ...
+
+
+ERROR_RENDERER = web.RequestKey("error_renderer", ErrorRenderer)
+"""Where a handler puts its channel's renderer (SOAP Faults), before anything can fail."""
+
+
 def _from_http_exception(exc: web.HTTPException) -> GatewayError:
     if isinstance(exc, web.HTTPNotFound):
         return NotFoundError("no such endpoint", code="client.not_found")
@@ -85,30 +96,37 @@ def make_middleware(metrics: Metrics) -> Middleware:
                     raise bad_correlation
                 response = await handler(request)
             except GatewayError as exc:
-                response = _failed(access, exc)
+                response = _failed(request, access, exc)
             except web.HTTPException as exc:
                 if exc.status < 400:
                     raise
-                response = _failed(access, _from_http_exception(exc))
+                response = _failed(request, access, _from_http_exception(exc))
             except Exception:
                 access.error_id = new_error_id()
                 log.exception("http.unhandled", error_id=access.error_id, path=request.path)
-                response = _failed(access, InternalError("internal error"), access.error_id)
+                response = _failed(
+                    request, access, InternalError("internal error"), access.error_id
+                )
             response.headers["X-Correlation-Id"] = correlation_id
             access.status = response.status
             access.bytes_out = response.content_length or 0
             if request.path not in _QUIET_PATHS:
-                metrics.requests.labels(access.kind, access.feed or "", str(response.status)).inc()
-                if access.feed is not None:
-                    metrics.request_seconds.labels(access.feed).observe(access.latency_ms() / 1000)
+                target = access.feed or access.service or ""
+                metrics.requests.labels(access.kind, target, str(response.status)).inc()
+                if target:
+                    metrics.request_seconds.labels(target).observe(access.latency_ms() / 1000)
                 access_log.info("access", **access.event())
             return response
 
     return middleware
 
 
-def _failed(access: AccessRecord, error: GatewayError, error_id: str | None = None) -> web.Response:
+def _failed(
+    request: web.Request, access: AccessRecord, error: GatewayError, error_id: str | None = None
+) -> web.Response:
     access.error_id = error_id or new_error_id()
     access.error_code = error.code
-    access.outcome = "error"
-    return error_response(error, access.error_id)
+    if access.outcome != "partial":  # a batch of which some records were published says so
+        access.outcome = "error"
+    render: ErrorRenderer = request.get(ERROR_RENDERER, error_response)
+    return render(error, access.error_id)

@@ -42,6 +42,7 @@ class Claims:
 
     owner: str
     publish: list[PreparedMessage]
+    scope: str = ""  # the key space: feed:<name>, or the scope it shares with other feeds
     keys: dict[int, str] = field(default_factory=dict)  # record index → key claimed for it
     answered: list[RecordReceipt] = field(default_factory=list)  # duplicates, undecided
     copies: dict[int, int] = field(default_factory=dict)  # later index → first index, same key
@@ -72,11 +73,11 @@ class IngestDeduplicator:
         self, feed_name: str, feed: FeedSpec, messages: Sequence[PreparedMessage]
     ) -> Claims:
         """Claim every record's key; a store failure releases what was claimed and raises."""
-        claims = Claims(owner=uuid.uuid4().hex, publish=[])
+        claims = Claims(owner=uuid.uuid4().hex, publish=[], scope=_scope(feed_name, feed))
         if feed.dedup is None:
             claims.publish = list(messages)
             return claims
-        scope = f"feed:{feed_name}"
+        scope = claims.scope
         first: dict[str, PreparedMessage] = {}
         for message in messages:
             key = message.dedup_key
@@ -144,7 +145,7 @@ class IngestDeduplicator:
         """Mark accepted records' keys done, release the others (all at once)."""
         if not claims.keys or feed.dedup is None:
             return
-        scope = f"feed:{feed_name}"
+        scope = claims.scope
         accepted = {r.index: r.message_id for r in outcome.receipts if r.status == "accepted"}
         window = feed.dedup.window
 
@@ -164,7 +165,7 @@ class IngestDeduplicator:
 
     async def release(self, feed_name: str, claims: Claims) -> None:
         """Release every key claimed (nothing was published)."""
-        scope = f"feed:{feed_name}"
+        scope = claims.scope
 
         async def release_one(key: str) -> None:
             try:
@@ -173,6 +174,12 @@ class IngestDeduplicator:
                 log.error("ingest.dedup_not_released", scope=scope, error=str(exc))
 
         await _all([release_one(k) for k in claims.keys.values()])
+
+
+def _scope(feed_name: str, feed: FeedSpec) -> str:
+    """The key space of a feed's records: its own, or the one it shares with other feeds."""
+    shared = feed.dedup.scope if feed.dedup is not None else None
+    return f"feed:{shared or feed_name}"
 
 
 def answer_copies(claims: Claims, receipts: Sequence[RecordReceipt]) -> list[RecordReceipt]:

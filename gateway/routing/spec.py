@@ -138,6 +138,11 @@ class DedupSpec(_Spec):
 
     key: DedupKey = "message_id"
     window: Duration = Field(default=30 * 86400.0, gt=0)
+    scope: FeedName | None = Field(
+        default=None,
+        description="feeds with the same scope share their keys (one record pushed over two "
+        "channels is accepted once); default: the feed's own name",
+    )
 
 
 class FeedSpec(_Spec):

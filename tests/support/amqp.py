@@ -38,6 +38,13 @@ async def depth(channel: AbstractChannel, queue: str) -> int:
     return int(declared.declaration_result.message_count or 0)
 
 
+async def drained(channel: AbstractChannel, queue: str, timeout: float = 15.0) -> None:
+    """Wait until ``queue`` holds no message (a deadline against hanging, not a timing check)."""
+    async with asyncio.timeout(timeout):
+        while await depth(channel, queue):  # noqa: ASYNC110 (the broker is polled)
+            await asyncio.sleep(0.05)
+
+
 async def delete_topology(url: str, topology: Topology) -> None:
     """Delete every queue and exchange of ``topology``."""
     connection = await aio_pika.connect(url)

@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters import ADAPTERS
+from adapters.providers import PROVIDERS
 from gateway.config import Settings
 from gateway.http import make_app
 from gateway.routing import RoutingTable, compile_routing_table
@@ -22,6 +23,7 @@ def repository_table(env: Mapping[str, str] = keys.ENV) -> RoutingTable:
         str(ROUTING_YAML),
         schemas=REGISTRY,
         adapters=ADAPTERS,
+        providers=PROVIDERS,
         env=env,
     )
 
@@ -37,6 +39,7 @@ async def serve(
 
     ``options`` go to Gateway (deliverers, store, run_workers).
     """
+    options.setdefault("providers", PROVIDERS)
     gateway = Gateway(
         settings, table or repository_table(), adapters=ADAPTERS, schemas=REGISTRY, **options
     )
@@ -44,4 +47,5 @@ async def serve(
     await client.start_server()
     if wait_ready:
         await gateway.broker.wait_ready(15)
+        await gateway.wait_workers(15)
     return gateway, client

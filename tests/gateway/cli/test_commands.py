@@ -21,7 +21,7 @@ def test_keys(monkeypatch):
 def test_routes_check_passes_the_repository_table(capsys):
     """routes check exits 0 and sums up a valid table."""
     assert 0 == main(["routes", "check", str(ROUTING_YAML)])
-    assert "OK (5 systems, 5 feeds, 5 routes, 4 destinations)" in capsys.readouterr().out
+    assert "OK (5 systems, 6 feeds, 5 routes, 4 destinations)" in capsys.readouterr().out
 
 
 def test_routes_check_lists_every_problem_and_exits_1(tmp_path, capsys):
@@ -30,7 +30,7 @@ def test_routes_check_lists_every_problem_and_exits_1(tmp_path, capsys):
     text = ROUTING_YAML.read_text(encoding="utf-8")
     broken.write_text(
         text.replace("to: [etergov.crime-reports]", "to: [etergov.nowhere]").replace(
-            "    adapter: mvd.crime_report\n", "    adapter: mvd.crime_report\n    colour: red\n"
+            "    adapter: mvd.crime_report\n", "    adapter: mvd.crime_report\n    colour: red\n", 1
         ),
         encoding="utf-8",
     )

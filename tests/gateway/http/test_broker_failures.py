@@ -3,6 +3,7 @@
 from urllib.parse import urlparse
 
 import pytest
+from structlog.testing import capture_logs
 
 from tests.support import keys
 from tests.support.amqp import take, until
@@ -116,3 +117,19 @@ async def test_partly_published_batch_names_the_records_accepted(gateway_client,
     assert "1 of 2 record(s) accepted" in error["message"]
     etergov = await take(amqp_channel, gateway.broker.topology.queue_of("etergov.crime-reports"), 2)
     assert [r["message_id"] for r in error["records"]] == [m.message_id for m in etergov]
+
+
+async def test_partly_published_batch_is_partial_in_the_access_log(gateway_client, amqp_channel):
+    """The access event of a batch of which some records were published says partial."""
+    gateway, client = gateway_client
+    await amqp_channel.queue_delete(
+        gateway.broker.topology.queue_of("raqamli-prokuror.supervision")
+    )
+    with capture_logs() as logs:
+        response = await client.post(
+            "/v1/feeds/crime-reports",
+            json=load("mvd_crime_reports_batch"),
+            headers=keys.bearer(keys.MVD),
+        )
+    [event] = [e for e in logs if e["event"] == "access"]
+    assert (503, "partial") == (response.status, event["outcome"])

@@ -12,13 +12,13 @@ async def test_healthz_says_alive(gateway_client):
 
 
 async def test_readyz_is_ready_with_broker_and_routing(gateway_client):
-    """/readyz is 200 with every check ok once the broker is connected and the store answers."""
+    """/readyz is 200 with every check ok once the broker is connected, the store answers
+    and every consumer (provider workers, record request replies) runs."""
     _, client = gateway_client
     response = await client.get("/readyz")
+    checks = {"routing": "ok", "broker": "ok", "dedup": "ok", "consumers": "ok"}
     assert 200 == response.status
-    assert {"status": "ready", "checks": {"routing": "ok", "broker": "ok", "dedup": "ok"}} == (
-        await response.json()
-    )
+    assert {"status": "ready", "checks": checks} == await response.json()
 
 
 async def test_metrics_count_requests_by_feed_and_status(gateway_client):

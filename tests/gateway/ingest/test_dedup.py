@@ -8,6 +8,7 @@ from structlog.testing import capture_logs
 from adapters import ADAPTERS
 from gateway.dedup import SqliteIdempotencyStore
 from gateway.ingest import canonicalize
+from gateway.routing import compile_routing_table
 from schemas import REGISTRY
 from tests.support import keys
 from tests.support.amqp import depth, take
@@ -46,7 +47,7 @@ async def test_second_push_is_a_duplicate_with_the_original_message_id(dedup_gat
     queue = gateway.broker.topology.queue_of(ETERGOV)
     [message] = await take(amqp_channel, queue, 1)
     assert (first[1]["message_id"], 0) == (message.message_id, await depth(amqp_channel, queue))
-    assert 1 == sample(gateway, "gateway_dedup_hits_total", scope="feed:crime-reports")
+    assert 1 == sample(gateway, "gateway_dedup_hits_total", scope="feed:mvd-crime-reports")
 
 
 async def test_concurrent_pushes_of_one_record_are_accepted_once(dedup_gateway, amqp_channel):
@@ -198,3 +199,41 @@ async def test_copies_of_an_accepted_record_in_a_batch_name_the_original(dedup_g
         status,
         [r["message_id"] for r in body["records"]],
     )
+
+
+async def test_feeds_sharing_a_scope_share_their_keys(start_gateway, settings):
+    """Two feeds with one dedup scope: a report accepted on one is a duplicate on the other
+    (the same registry pushing over two channels)."""
+    table = compile_routing_table(
+        SHARED,
+        "shared.yaml",
+        schemas=REGISTRY,
+        adapters=ADAPTERS,
+        env=keys.ENV,
+    )
+    _, client = await start_gateway(settings, table)
+    first = await push(client, load("mvd_crime_report"), feed="reports-a")
+    second = await push(client, load("mvd_crime_report"), feed="reports-b")
+    assert (202, 200, first[1]["message_id"]) == (first[0], second[0], second[1]["message_id"])
+
+
+SHARED = """\
+version: 1
+systems:
+  mvd.crime-registry: {title: Interior, api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]}
+feeds:
+  reports-a:
+    from: [mvd.crime-registry]
+    adapter: mvd.crime_report
+    schema: crime_report/1
+    dedup: {key: payload.report_number, scope: mvd-reports}
+  reports-b:
+    from: [mvd.crime-registry]
+    adapter: mvd.crime_report
+    schema: crime_report/1
+    dedup: {key: payload.report_number, scope: mvd-reports}
+routes:
+  - {name: all, to: [etergov.inbox]}
+destinations:
+  etergov.inbox: {queue: {type: classic}}
+"""
