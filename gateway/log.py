@@ -91,6 +91,7 @@ def configure_logging(level: str = "info", fmt: str = "json", redaction_key: str
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
         factory = structlog.PrintLoggerFactory(sys.stdout)
+    _route_standard_logging(level, fmt, redactor)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -107,3 +108,34 @@ def configure_logging(level: str = "info", fmt: str = "json", redaction_key: str
         cache_logger_on_first_use=True,
     )
     return redactor
+
+
+def _route_standard_logging(level: str, fmt: str, redactor: Redactor) -> None:
+    """Libraries' own log records (aio-pika, aiohttp, zeep, ...) become the same JSON lines
+    on stdout, through the same redaction; below WARNING they are not written at all."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(
+            serializer=lambda event, **_: orjson.dumps(event, default=str).decode()
+        )
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redactor,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()]))

@@ -200,6 +200,9 @@ class ProviderWorker:
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             ),
             routing_key=request.reply_to,
+            # RabbitMQ returns a mandatory publish to a direct reply-to address as unroutable
+            # even when it delivers it; a caller that has gone is not our concern anyway
+            mandatory=False,
         )
 
 

@@ -53,3 +53,28 @@ def test_configured_logger_writes_redacted_json_lines(monkeypatch):
     assert ("access", "info", "x") == (line["event"], line["level"], line["client"])
     assert line["user_id"].startswith("pinfl:")
     assert "timestamp" in line
+
+
+def test_libraries_log_records_become_redacted_json_lines(monkeypatch):
+    """A library's own warning (stdlib logging) is written as a JSON line like the gateway's,
+    redacted the same way; its debug chatter is not written."""
+    import logging
+
+    buffer = io.BytesIO()
+    stream = io.TextIOWrapper(buffer, write_through=True)
+    monkeypatch.setattr(sys, "stdout", stream)
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging("info", "json", "k")
+        library = logging.getLogger("aiormq.connection")
+        library.debug("frame 31205850123456")
+        library.warning("unhandled message about %s", "31205850123456")
+        lines = [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+    finally:
+        root.handlers, root.level = saved
+        structlog.reset_defaults()
+    [line] = lines
+    assert ("warning", "aiormq.connection") == (line["level"], line["logger"])
+    assert "31205850123456" not in line["event"]
+    assert line["event"].startswith("unhandled message about pinfl:")

@@ -252,3 +252,14 @@ async def test_many_concurrent_requests_each_get_their_own_answer(service_gatewa
     asked = [PERSON["pinfl"], OTHER["pinfl"]] * 20
     answers = await asyncio.gather(*(ask(client, {"pinfl": p}) for p in asked))
     assert asked == [body["answer"]["pinfl"] for _, body, _ in answers]
+
+
+async def test_replies_are_not_returned_as_unroutable(service_gateway, caplog):
+    """A reply by direct reply-to is delivered, not also returned to the worker (which would
+    log the answer, personal data and all, as an unhandled message)."""
+    _, client = service_gateway
+    with caplog.at_level("WARNING"):
+        status, _, _ = await ask(client)
+        await asyncio.sleep(0.2)  # a return would come right after the reply
+    assert 200 == status
+    assert [] == [r.getMessage() for r in caplog.records if "Unhandled" in r.getMessage()]
