@@ -16,8 +16,10 @@ export ETERGOV_KEY              ?= dev-gp-e-tergov-key-000
 # Where the ministries' services answer record requests: the fakes of `make ministries`.
 export MVD_POPULATION_WSDL      ?= http://127.0.0.1:8081/population?wsdl
 export SOLIQ_REGISTER_URL       ?= http://127.0.0.1:8081
+# The admin API's key (POST /admin/reload, GET /admin/routing), for a workstation too.
+export GATEWAY_ADMIN_KEY        ?= dev-admin-key-0000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench routes-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# the route tests of routing-tests/ against routing.yaml, without a broker
+routes-test: $(STAMP)
+	$(BIN)/gateway routes test --routing routing.yaml routing-tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -7,12 +7,16 @@ from types import MappingProxyType
 
 from adapters.base import InboundAdapter
 from adapters.mapping import CanonicalAdapter
-from adapters.mappings import mvd, soliq
+from adapters.mappings import inspections, mvd, soliq
 from schemas import REGISTRY
 
 
 def _build() -> dict[str, InboundAdapter]:
-    adapters: list[InboundAdapter] = [mvd.CRIME_REPORT, soliq.ORGANIZATION]
+    adapters: list[InboundAdapter] = [
+        mvd.CRIME_REPORT,
+        soliq.ORGANIZATION,
+        inspections.INSPECTION_CSV,
+    ]
     adapters += [CanonicalAdapter(schema_id) for schema_id in REGISTRY.ids()]
     return {adapter.name: adapter for adapter in adapters}
 

@@ -37,8 +37,24 @@ class Settings(BaseSettings):
     dedup_purge_interval: float = Field(
         default=3600.0, gt=0, description="seconds between purges of expired SQLite keys"
     )
+    drop_root: str = Field(
+        default="var/drop",
+        min_length=1,
+        description="root of the file-drop directories: <root>/<feed>/inbox, processing, "
+        "archive, failed",
+    )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for dedup")
     redis_prefix: str = Field(default="eint", description="prefix of every Redis key written")
+    reload_interval: float = Field(
+        default=2.0,
+        ge=0,
+        description="seconds between checks of routing.yaml for changes (0: reload only on "
+        "SIGHUP or POST /admin/reload)",
+    )
+    admin_key: str = Field(
+        default="",
+        description="bearer key of the admin API (/admin/*); empty: the admin API is disabled",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     redaction_key: str = Field(

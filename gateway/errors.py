@@ -15,7 +15,8 @@ a :class:`TransientError` may succeed if tried again later, a :class:`PermanentE
     │   ├── ConflictError                409 client.duplicate_in_progress
     │   ├── PayloadTooLargeError         413 client.payload_too_large
     │   ├── UnsupportedMediaTypeError    415 client.unsupported_media_type
-    │   └── SchemaViolationError         422 client.schema_violation
+    │   ├── SchemaViolationError         422 client.schema_violation
+    │   └── RoutingRefusedError          422 client.routing_refused (POST /admin/reload)
     └── ServerError                      gateway.*
         ├── InternalError                500 gateway.internal (PermanentError)
         ├── BrokerUnavailableError       503 gateway.broker_unavailable (TransientError)
@@ -146,6 +147,13 @@ class SchemaViolationError(ClientError):
 
     status = 422
     default_code = "client.schema_violation"
+
+
+class RoutingRefusedError(ClientError):
+    """An operator's reload found routing.yaml invalid; the table in force keeps serving."""
+
+    status = 422
+    default_code = "client.routing_refused"
 
 
 class ServerError(GatewayError):

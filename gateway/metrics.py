@@ -29,6 +29,13 @@ class Metrics:
             ["feed", "outcome"],
             registry=self.registry,
         )
+        self.files = Counter(
+            "gateway_files",
+            "Files of file-drop feeds by feed and outcome (accepted: archived with its receipt; "
+            "failed: moved to failed/ with its error file)",
+            ["feed", "outcome"],
+            registry=self.registry,
+        )
         self.request_seconds = Histogram(
             "gateway_request_seconds",
             "Latency of HTTP requests by feed or service",

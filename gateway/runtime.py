@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
@@ -18,9 +19,11 @@ from gateway.config import Settings
 from gateway.dedup import IdempotencyStore, open_store
 from gateway.delivery import DeliveryWorker
 from gateway.errors import BrokerUnavailableError, DedupUnavailableError
+from gateway.filedrop import file_drop_watchers
 from gateway.ingest import IngestDeduplicator, IngestPipeline
 from gateway.metrics import Metrics
-from gateway.routing import DeliverySpec, RoutingTable
+from gateway.reload import Reloader
+from gateway.routing import DeliverySpec, RoutingTable, routing_diff
 from gateway.services import ProviderWorker, ServiceCaller
 from schemas import Query
 
@@ -62,7 +65,8 @@ class Gateway:
     ``deliverers`` builds the outbound adapter of each destination that has ``deliver:``;
     ``providers`` are the provider adapters record-request services may name. With
     ``run_workers=False`` the gateway only serves (delivery and provider workers run
-    elsewhere, e.g. under ``gateway worker``).
+    elsewhere, e.g. under ``gateway worker``). ``env`` holds the ``${VARIABLES}`` a reloaded
+    routing.yaml is read with (the process environment by default).
     """
 
     def __init__(
@@ -76,10 +80,14 @@ class Gateway:
         providers: Mapping[str, ProviderAdapter] | None = None,
         run_workers: bool = True,
         store: IdempotencyStore | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
-        self._table = table
         self.adapters = adapters
+        self.schemas = schemas
+        self.providers: Mapping[str, ProviderAdapter] = providers or {}
+        self._deliverers = deliverers
+        self._run_workers = run_workers
         self.metrics = Metrics()
         self.broker = Broker(
             settings.amqp_url,
@@ -91,47 +99,66 @@ class Gateway:
         self.pipeline = IngestPipeline(self.broker, adapters, schemas, self.metrics)
         self._owns_store = store is None
         self.store = store if store is not None else _open_store_if_needed(settings, table)
-        self.dedup = (
-            IngestDeduplicator(
-                self.store,
-                self.metrics,
-                wait_s=settings.publish_timeout,
-                publish_timeout=settings.publish_timeout,
-            )
-            if self.store is not None
-            else None
-        )
-        self.queries, self.answers = _service_models(table, providers or {}, schemas)
+        self.dedup = self._deduplicator()
+        self._in_force = _in_force(table, self.providers, schemas)
         self.services = (
-            ServiceCaller(self.broker.topology, self.metrics, retry_after=settings.retry_after)
+            ServiceCaller(self.broker, self.metrics, retry_after=settings.retry_after)
             if table.services
             else None
         )
-        self.workers: list[Worker] = []
-        if run_workers:
-            self.workers += _delivery_workers(self, deliverers)
-            self.workers += _provider_workers(self, providers or {}, schemas)
-        if self.services is not None:
-            self.workers.append(self.services)
+        self._workers: dict[str, Worker] = self._workers_for(table)
         self._workers_task: asyncio.Task[None] | None = None
+        self._reload_lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()
+        self.reloader = Reloader(self, env)
+
+    @property
+    def workers(self) -> list[Worker]:
+        """Every consumer of this gateway: delivery and provider workers, the reply consumer."""
+        return list(self._workers.values())
+
+    def _deduplicator(self) -> IngestDeduplicator | None:
+        if self.store is None:
+            return None
+        return IngestDeduplicator(
+            self.store,
+            self.metrics,
+            wait_s=self.settings.publish_timeout,
+            publish_timeout=self.settings.publish_timeout,
+        )
+
+    @property
+    def in_force(self) -> InForce:
+        """The routing table in force with its services' models; a request takes it once and
+        keeps it to the end, whatever a reload does meanwhile."""
+        return self._in_force
 
     @property
     def table(self) -> RoutingTable:
-        """The routing table in force; a request takes it once and keeps it to the end."""
-        return self._table
+        """The routing table in force (for a request: take ``in_force`` once instead)."""
+        return self._in_force.table
 
     async def start(self) -> None:
         """Connect to the broker (in the background) and start the workers once it is ready."""
-        if self.store is not None:
-            if self._owns_store:
-                self._stack.push_async_callback(self.store.aclose)
-            self._background(self._purge_expired_keys(self.store), "dedup-purge")
+        self._stack.push_async_callback(self._close_store)
+        self._start_store_housekeeping()
         await self.broker.start()
         self._stack.push_async_callback(self.broker.aclose)
-        if self.workers:
-            self._workers_task = asyncio.create_task(self._start_workers(), name="workers")
-            self._stack.push_async_callback(self._stop_workers)
+        self._stack.push_async_callback(self._stop_workers)
+        if self._workers:
+            self._workers_task = asyncio.create_task(
+                self._start_workers(list(self._workers.values())), name="workers"
+            )
+        if self.settings.reload_interval > 0:
+            self._background(self.reloader.watch(self.settings.reload_interval), "reload-watch")
+
+    def _start_store_housekeeping(self) -> None:
+        if self.store is not None:
+            self._background(self._purge_expired_keys(self.store), "dedup-purge")
+
+    async def _close_store(self) -> None:
+        if self.store is not None and self._owns_store:
+            await self.store.aclose()
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``work`` until the gateway closes."""
@@ -156,10 +183,9 @@ class Gateway:
             if purged:
                 log.info("dedup.purged", keys=purged)
 
-    async def _start_workers(self) -> None:
-        """Start every worker once the broker is ready; a worker that cannot start (its queue
+    async def _start_workers(self, pending: list[Worker]) -> None:
+        """Start ``pending`` once the broker is ready; a worker that cannot start (its queue
         is missing, the connection drops meanwhile) is tried again until it runs."""
-        pending = list(self.workers)
         while pending:
             # connected, with the topology declared (consuming is fine under a resource alarm)
             with contextlib.suppress(BrokerUnavailableError):
@@ -185,16 +211,20 @@ class Gateway:
             async with asyncio.timeout(timeout):
                 await asyncio.shield(self._workers_task)
 
-    async def _stop_workers(self) -> None:
-        if self._workers_task is not None and not self._workers_task.done():
-            self._workers_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._workers_task
+    async def _stop_workers(self, workers: list[Worker] | None = None) -> None:
+        """Stop ``workers`` (every worker, on the way out), each finishing what it has in hand
+        within the shutdown timeout."""
+        if workers is None:
+            workers = self.workers
+            if self._workers_task is not None and not self._workers_task.done():
+                self._workers_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._workers_task
         outcomes = await asyncio.gather(
-            *(w.stop(self.settings.shutdown_timeout) for w in self.workers),
+            *(w.stop(self.settings.shutdown_timeout) for w in workers),
             return_exceptions=True,
         )
-        for worker, outcome in zip(self.workers, outcomes, strict=True):
+        for worker, outcome in zip(workers, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 log.error("worker.stop_failed", worker=worker.label, error=repr(outcome))
 
@@ -207,9 +237,62 @@ class Gateway:
         """Close everything that start() opened, in reverse order."""
         await self._stack.aclose()
 
+    async def put_in_force(self, table: RoutingTable) -> dict[str, dict[str, list[str]]]:
+        """Serve with ``table`` from now on (a live reload); return what changed.
+
+        In order: the new topology is declared (adding only: a queue the new table no longer
+        names keeps its messages); workers of new or changed destinations and services are
+        started; the table is swapped (one assignment: a request takes the table once, so
+        requests under way finish with the old one); workers of removed or changed ones stop,
+        finishing what they have in hand. Raises BrokerUnavailableError, and changes nothing,
+        when the broker cannot take the new topology; ValueError when the table names a
+        provider adapter this gateway does not have.
+        """
+        async with self._reload_lock:
+            old = self._in_force.table
+            in_force = _in_force(table, self.providers, self.schemas)
+            await self.broker.adopt(topology_for(table, self.settings.namespace))
+            if self.store is None:
+                self.store = _open_store_if_needed(self.settings, table)
+                self.dedup = self._deduplicator()
+                self._start_store_housekeeping()
+            changed = _changed_labels(table, old)
+            if table.services and self.services is None:
+                self.services = ServiceCaller(
+                    self.broker, self.metrics, retry_after=self.settings.retry_after
+                )
+                changed.add(self.services.label)
+            fresh = self._workers_for(table, changed)
+            if fresh:
+                self._background(self._start_workers(list(fresh.values())), "start-workers")
+            retired = [w for label, w in self._workers.items() if label in changed]
+            self._in_force = in_force
+            self._workers = {
+                **{label: w for label, w in self._workers.items() if label not in changed},
+                **fresh,
+            }
+            self._background(self._stop_workers(retired), "retire-workers")
+            return routing_diff(old.spec, table.spec)
+
+    def _workers_for(
+        self, table: RoutingTable, labels: set[str] | None = None
+    ) -> dict[str, Worker]:
+        """The workers ``table`` has (under ``labels`` only, when given), built, not started."""
+        workers: dict[str, Worker] = {}
+        if self._run_workers:
+            for delivery in _delivery_workers(self, table, self._deliverers):
+                workers[delivery.label] = delivery
+            for provider in _provider_workers(self, table, self.providers, self.schemas):
+                workers[provider.label] = provider
+            for watcher in file_drop_watchers(self, table.feeds, self.settings.drop_root):
+                workers[watcher.label] = watcher
+        if self.services is not None:
+            workers[self.services.label] = self.services
+        return {label: w for label, w in workers.items() if labels is None or label in labels}
+
     async def readiness(self) -> dict[str, str | None]:
         """Check name → None when fine, else what is wrong."""
-        table = self._table
+        table = self._in_force.table
         checks: dict[str, str | None] = {
             "routing": None
             if table.feeds or table.services
@@ -222,6 +305,20 @@ class Gateway:
             stopped = [w.label for w in self.workers if not w.running]
             checks["consumers"] = f"not consuming: {', '.join(stopped)}" if stopped else None
         return checks
+
+
+def _changed_labels(table: RoutingTable, old: RoutingTable) -> set[str]:
+    """Labels of the workers that ``table`` needs anew, or no longer needs, after ``old``: its
+    destinations and services added, removed or changed."""
+    labels: set[str] = set()
+    for kind, new, before in (
+        ("destination", table.destinations, old.destinations),
+        ("service", table.services, old.services),
+    ):
+        for name in new.keys() | before.keys():
+            if new.get(name) != before.get(name):
+                labels.add(f"{kind} {name}")
+    return labels
 
 
 async def _store_problem(store: IdempotencyStore) -> str | None:
@@ -249,35 +346,48 @@ def _open_store_if_needed(settings: Settings, table: RoutingTable) -> Idempotenc
     )
 
 
-def _service_models(
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """The routing table in force and, per service, the canonical query its provider answers
+    and the model of its answer: replaced as one by a reload."""
+
+    table: RoutingTable
+    queries: Mapping[str, type[Query]]
+    answers: Mapping[str, type[BaseModel]]
+
+
+def _in_force(
     table: RoutingTable,
     providers: Mapping[str, ProviderAdapter],
     schemas: Mapping[str, type[BaseModel]],
-) -> tuple[dict[str, type[Query]], dict[str, type[BaseModel]]]:
-    """Service name → the canonical query its provider answers, and the model of its answer."""
-    queries, answers = {}, {}
+) -> InForce:
+    """``table`` with its services' models; ValueError when it names a provider adapter that
+    is not in ``providers``."""
+    queries: dict[str, type[Query]] = {}
+    answers: dict[str, type[BaseModel]] = {}
     for name, spec in table.services.items():
         provider = providers.get(spec.provider.adapter)
         if provider is None:
             raise ValueError(f"service {name!r} names provider adapter {spec.provider.adapter!r}")
         queries[name] = provider.query
         answers[name] = schemas[provider.answer_schema]
-    return queries, answers
+    return InForce(table, queries, answers)
 
 
 def _provider_workers(
     gateway: Gateway,
+    table: RoutingTable,
     providers: Mapping[str, ProviderAdapter],
     schemas: Mapping[str, type[BaseModel]],
 ) -> list[ProviderWorker]:
     workers = []
-    for name, spec in gateway.table.services.items():
+    for name, spec in table.services.items():
         provider = providers[spec.provider.adapter]
         workers.append(
             ProviderWorker(
                 name,
                 spec,
-                gateway.broker.topology,
+                topology_for(table, gateway.settings.namespace),
                 provider.connect(spec.provider),
                 query=provider.query,
                 answer=schemas[provider.answer_schema],
@@ -288,10 +398,10 @@ def _provider_workers(
 
 
 def _delivery_workers(
-    gateway: Gateway, deliverers: DelivererFactory | None
+    gateway: Gateway, table: RoutingTable, deliverers: DelivererFactory | None
 ) -> list[DeliveryWorker]:
     workers = []
-    for name, spec in gateway.table.destinations.items():
+    for name, spec in table.destinations.items():
         if spec.deliver is None:
             continue
         if deliverers is None:
@@ -300,7 +410,7 @@ def _delivery_workers(
             DeliveryWorker(
                 name,
                 spec,
-                gateway.broker.topology,
+                topology_for(table, gateway.settings.namespace),
                 deliverers(spec.deliver),
                 store=gateway.store,
                 metrics=gateway.metrics,

@@ -66,6 +66,8 @@ def settings(amqp_url: str, namespace: str, tmp_path: Path) -> Settings:
         dedup_sqlite_path=str(tmp_path / "dedup.sqlite3"),
         redis_url=REDIS_URL,
         redis_prefix=f"test:{namespace}",
+        drop_root=str(tmp_path / "drop"),  # never the workstation's var/drop
+        admin_key="",  # not the workstation's (make exports one); tests that need it set it
     )
 
 
@@ -80,20 +82,23 @@ async def amqp_channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
 @pytest.fixture
 async def start_gateway(amqp_url: str) -> AsyncIterator[Callable[..., Any]]:
     """Start gateways with ``await start_gateway(settings, table=None)``; all are closed and
-    their queues and exchanges deleted after the test."""
+    their queues and exchanges (those they started with and those they ended with) deleted
+    after the test."""
     started = []
 
     async def start(
         settings: Settings, table: Any = None, *, wait_ready: bool = True, **options: Any
     ) -> Any:
         gateway, client = await serve(settings, table, wait_ready=wait_ready, **options)
-        started.append((gateway, client))
+        started.append((gateway, client, gateway.broker.topology))
         return gateway, client
 
     yield start
-    for gateway, client in reversed(started):
+    for gateway, client, first in reversed(started):
         await client.close()
+        # a reload may have added queues, or dropped some from the table (not the broker)
         await delete_topology(amqp_url, gateway.broker.topology)
+        await delete_topology(amqp_url, first)
         if gateway.settings.dedup_backend == "redis":
             await delete_keys(gateway.settings.redis_prefix)
 
@@ -133,6 +138,7 @@ async def run_gateway(
                 "GATEWAY_DEDUP_SQLITE_PATH": str(tmp_path / "dedup.sqlite3"),
                 "GATEWAY_REDIS_URL": REDIS_URL,
                 "GATEWAY_REDIS_PREFIX": f"test:{namespace}",
+                "GATEWAY_DROP_ROOT": str(tmp_path / "drop"),
                 **env,
             },
         )

@@ -99,6 +99,22 @@ def publishers_blocked(connection: AbstractRobustConnection) -> bool:
     return isinstance(unblocked, asyncio.Event) and not unblocked.is_set()
 
 
+async def _declare_topology(channel: AbstractRobustChannel, topology: Topology) -> None:
+    """Declare every exchange, then every queue with its binding (idempotent; a robust channel
+    declares them again after a reconnect)."""
+    exchanges: dict[str, AbstractRobustExchange] = {}
+    for decl in topology.exchanges:
+        exchanges[decl.name] = await channel.declare_exchange(
+            decl.name, aio_pika.ExchangeType(decl.type), durable=True
+        )
+    for queue_decl in topology.queues:
+        queue = await channel.declare_queue(
+            queue_decl.name, durable=True, arguments=queue_decl.declare_arguments()
+        )
+        if queue_decl.bind_to:
+            await queue.bind(exchanges[queue_decl.bind_to], routing_key=queue_decl.routing_key)
+
+
 def _properties(message: OutgoingMessage) -> aiormq.spec.Basic.Properties:
     return aiormq.spec.Basic.Properties(
         content_type="application/json",
@@ -238,20 +254,27 @@ class Broker:
 
     async def _declare(self, connection: AbstractRobustConnection) -> None:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        exchanges: dict[str, AbstractRobustExchange] = {}
-        for decl in self._topology.exchanges:
-            exchanges[decl.name] = await channel.declare_exchange(
-                decl.name, aio_pika.ExchangeType(decl.type), durable=True
-            )
-        for queue_decl in self._topology.queues:
-            queue = await channel.declare_queue(
-                queue_decl.name, durable=True, arguments=queue_decl.declare_arguments()
-            )
-            if queue_decl.bind_to:
-                await queue.bind(exchanges[queue_decl.bind_to], routing_key=queue_decl.routing_key)
+        await _declare_topology(channel, self._topology)
         channel.close_callbacks.add(self._on_channel_close)
         channel.reopen_callbacks.add(self._on_channel_reopen)
         self._channel = channel
+
+    async def adopt(self, topology: Topology) -> None:
+        """Declare ``topology`` (a reloaded routing table's) and publish by it from now on.
+
+        Only adds: exchanges, queues and bindings of the previous topology stay as they are,
+        so a queue a reload removes from the table keeps its messages (and its receivers may
+        still drain it). Raises BrokerUnavailableError when the broker cannot take it; the
+        previous topology then stays in force.
+        """
+        channel = self._channel
+        if channel is None or not self.ready:
+            raise self._unavailable(f"the message broker is unavailable: {self.problem}")
+        try:
+            await _declare_topology(channel, topology)
+        except _PUBLISH_FAILURES as exc:
+            raise self._unavailable(f"cannot declare the new topology: {exc!s}") from exc
+        self._topology = topology
 
     def _on_close(self, _sender: Any, exc: BaseException | None = None) -> None:
         self._set_state(link=False)

@@ -1,5 +1,5 @@
 """The ``gateway`` command: ``run``, ``worker``, ``routes check|explain``, ``schemas export``,
-``dlq list|show|replay|purge``."""
+``dlq list|show|replay|purge``, ``asyncapi``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import dlq, routes, run, schemas, worker
+from gateway.cli import asyncapi, dlq, routes, run, schemas, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     routes.register(commands)
     schemas.register(commands)
     dlq.register(commands)
+    asyncapi.register(commands)
     return parser
 
 

@@ -13,6 +13,8 @@ from gateway.errors import RoutingConfigError
 from gateway.routing import RoutingTable, load_routing_table
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from gateway.runtime import Gateway
 
 DEFAULT_ROUTING = "routing.yaml"
@@ -66,4 +68,23 @@ def build_gateway(table: RoutingTable, *, run_workers: bool) -> Gateway:
         deliverers=deliverer_for,
         providers=PROVIDERS,
         run_workers=run_workers,
+    )
+
+
+def serve_http(app: web.Application, gateway: Gateway, host: str, port: int) -> None:
+    """Serve ``app`` until SIGTERM or Ctrl-C (a graceful stop), reloading the routing table
+    on SIGHUP."""
+    from aiohttp import web
+
+    async def reload_on_sighup(_app: web.Application) -> None:
+        gateway.reloader.reload_on_sighup()
+
+    app.on_startup.append(reload_on_sighup)  # after the gateway's own start
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=gateway.settings.shutdown_timeout,
     )

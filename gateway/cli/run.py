@@ -44,9 +44,8 @@ def register(commands: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import structlog
-    from aiohttp import web
 
-    from gateway.cli._common import build_gateway, load_table
+    from gateway.cli._common import build_gateway, load_table, serve_http
     from gateway.http import make_app
 
     table = load_table(args.routing)
@@ -64,13 +63,6 @@ def _run(args: argparse.Namespace) -> int:
         namespace=settings.namespace,
         workers=len(gateway.workers),
     )
-    web.run_app(
-        make_app(gateway),
-        host=args.host,
-        port=args.port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=settings.shutdown_timeout,
-    )
+    serve_http(make_app(gateway), gateway, args.host, args.port)
     log.info("gateway.stopped")
     return 0

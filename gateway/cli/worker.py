@@ -2,8 +2,9 @@
 
 For scaling the workers apart from the API: run ``gateway run --no-workers`` for the API and
 as many ``gateway worker`` processes as the receiving systems and ministries need; they share
-RabbitMQ (competing consumers) and the idempotency store. ``--port`` serves the probes and the
-metrics (``/healthz``, ``/readyz``, ``/metrics``) and nothing else.
+RabbitMQ (competing consumers) and the idempotency store. ``--port`` serves the probes, the
+metrics and the admin API (``/healthz``, ``/readyz``, ``/metrics``, ``/admin/*``) and nothing
+else. Like ``run``, it reloads its routing table on SIGHUP and when the file changes.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
         help="routing table (default: $GATEWAY_ROUTING or routing.yaml)",
     )
     parser.add_argument(
-        "--port", type=int, help="serve /healthz, /readyz and /metrics on this port"
+        "--port", type=int, help="serve /healthz, /readyz, /metrics and /admin/* on this port"
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="listen address of the probes")
     parser.set_defaults(handler=_worker)
@@ -39,9 +40,8 @@ def register(commands: Any) -> None:
 
 def _worker(args: argparse.Namespace) -> int:
     import structlog
-    from aiohttp import web
 
-    from gateway.cli._common import build_gateway, load_table
+    from gateway.cli._common import build_gateway, load_table, serve_http
     from gateway.http import make_probe_app
 
     table = load_table(args.routing)
@@ -60,14 +60,7 @@ def _worker(args: argparse.Namespace) -> int:
     if args.port is None:
         _run_without_http(gateway)
     else:
-        web.run_app(
-            make_probe_app(gateway),
-            host=args.host,
-            port=args.port,
-            access_log=None,
-            print=None,
-            shutdown_timeout=gateway.settings.shutdown_timeout,
-        )
+        serve_http(make_probe_app(gateway), gateway, args.host, args.port)
     log.info("worker.stopped")
     return 0
 
@@ -82,6 +75,7 @@ def _run_without_http(gateway: Any) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await gateway.start()
+        gateway.reloader.reload_on_sighup()
         try:
             await stop.wait()
         finally:

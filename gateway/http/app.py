@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from gateway.http.admin import add_admin_routes
 from gateway.http.feeds import push_feed
 from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import make_middleware
+from gateway.http.openapi import openapi_json
 from gateway.http.services import call_service
 from gateway.http.soap import soap_post, soap_wsdl
 from gateway.http.state import GATEWAY
@@ -25,12 +27,13 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_post("/soap/{name}", soap_post)
     app.router.add_get("/soap/{name}", soap_wsdl)
     app.router.add_post("/v1/services/{service}", call_service)
+    app.router.add_get("/openapi.json", openapi_json)  # no key needed, like /healthz
     return app
 
 
 def make_probe_app(gateway: Gateway) -> web.Application:
-    """``/healthz``, ``/readyz`` and ``/metrics`` alone, with the gateway's lifecycle (what
-    ``gateway worker --port`` serves; ``make_app`` adds the API to it)."""
+    """``/healthz``, ``/readyz``, ``/metrics`` and the admin API alone, with the gateway's
+    lifecycle (what ``gateway worker --port`` serves; ``make_app`` adds the API to it)."""
     app = web.Application(
         middlewares=[make_middleware(gateway.metrics)],
         client_max_size=gateway.settings.max_body_bytes,
@@ -39,6 +42,7 @@ def make_probe_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    add_admin_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await gateway.start()

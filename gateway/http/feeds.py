@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from gateway.ingest import (
     PreparedMessage,
     PublishOutcome,
     RecordReceipt,
-    answer_copies,
+    publish_once,
 )
 from gateway.routing import FeedSpec, RoutingTable
 from gateway.security import authenticate
@@ -56,6 +55,7 @@ async def push_feed(request: web.Request) -> web.Response:
         )
     accepted = await accept(
         request,
+        table,
         IngestRequest(
             feed=name,
             client=client,
@@ -100,6 +100,12 @@ def open_feed(
     access.feed, access.schema = name, feed.schema_id
     if not table.may_push(client, feed):
         raise AccessDeniedError(f"system {client!r} may not push to feed {name!r}")
+    if feed.channel == "file":
+        raise NotFoundError(
+            f"feed {name!r} takes files dropped into its directory, not pushes over HTTP",
+            code="client.wrong_channel",
+            details={"channel": feed.channel},
+        )
     if feed.channel != channel:
         where = {
             "rest": f"POST /v1/feeds/{name}",
@@ -123,11 +129,17 @@ class Accepted:
 
 
 async def accept(
-    request: web.Request, ingest: IngestRequest, feed: FeedSpec, *, batch: bool
+    request: web.Request,
+    table: RoutingTable,
+    ingest: IngestRequest,
+    feed: FeedSpec,
+    *,
+    batch: bool,
 ) -> Accepted:
     """The channel-independent part of a push: check the batch, map, validate, deduplicate,
-    route, publish; count and log it. Raises the error to answer with (a partly published
-    batch's names which records were accepted)."""
+    route by ``table`` (the one the request opened the feed in), publish; count and log it.
+    Raises the error to answer with (a partly published batch's names which records were
+    accepted)."""
     gateway = request.app[GATEWAY]
     access = request[ACCESS]
     records = ingest.records
@@ -139,7 +151,7 @@ async def accept(
             code="client.batch_too_large",
         )
     access.record_count = len(records)
-    prepared = gateway.pipeline.prepare(gateway.table, feed, ingest)
+    prepared = gateway.pipeline.prepare(table, feed, ingest)
     outcome = await _publish_once(gateway, ingest.feed, feed, prepared)
     access.message_ids = outcome.accepted
     receipts = sorted(outcome.receipts, key=lambda r: r.index)
@@ -168,21 +180,7 @@ async def _publish_once(
     gateway: Gateway, name: str, feed: FeedSpec, prepared: list[PreparedMessage]
 ) -> PublishOutcome:
     """Publish the records not yet accepted; duplicates are answered from the dedup store."""
-    if gateway.dedup is None or feed.dedup is None:
-        return await gateway.pipeline.publish(prepared)
-    claims = await gateway.dedup.claim(name, feed, prepared)
-    try:
-        outcome = await gateway.pipeline.publish(claims.publish)
-    except BaseException:
-        await asyncio.shield(gateway.dedup.release(name, claims))
-        raise
-    # shielded: a request cancelled now (a shutdown) must still record what was accepted
-    await asyncio.shield(gateway.dedup.settle(name, feed, claims, outcome))
-    outcome.receipts.extend(claims.answered)
-    outcome.receipts.extend(answer_copies(claims, outcome.receipts))
-    if outcome.failure is None:
-        outcome.failure = claims.conflict
-    return outcome
+    return await publish_once(gateway.pipeline, gateway.dedup, name, feed, prepared)
 
 
 async def read_body(request: web.Request, limit: int, content_types: tuple[str, ...]) -> bytes:

@@ -36,6 +36,7 @@ from gateway.routing import RoutingTable, ServiceSpec
 from gateway.security import authenticate
 from gateway.services import Reply
 from gateway.services import messages as m
+from schemas import Query
 
 _HEADERS = {"user_id": "X-User-Id", "issue": "X-Issue"}
 
@@ -43,15 +44,16 @@ _HEADERS = {"user_id": "X-User-Id", "issue": "X-Issue"}
 async def call_service(request: web.Request) -> web.Response:
     """Answer a record request from the service's provider, through RabbitMQ."""
     gateway = request.app[GATEWAY]
+    now = gateway.in_force  # one table for the whole request, whatever a reload does meanwhile
     access = request[ACCESS]
-    client, name, service = open_service(request, gateway.table, request.match_info["service"])
+    client, name, service = open_service(request, now.table, request.match_info["service"])
     access.user_id = optional_header(request, "X-User-Id")
     access.issue = optional_header(request, "X-Issue")
     check_required(name, service, access.user_id, access.issue, _HEADERS)
     body = await read_body(request, gateway.settings.max_body_bytes, ("application/json",))
     access.bytes_in = len(body)
     access.request_sha256 = hashlib.sha256(body).hexdigest()
-    answer = await ask(request, name, service, client, parse_json(body))
+    answer = await ask(request, now.queries[name], name, service, client, parse_json(body))
     out = orjson.dumps(
         {
             "service": name,
@@ -102,14 +104,18 @@ def check_required(
 
 
 async def ask(
-    request: web.Request, name: str, service: ServiceSpec, client: str, data: Any
+    request: web.Request,
+    query_model: type[Query],
+    name: str,
+    service: ServiceSpec,
+    client: str,
+    data: Any,
 ) -> bytes:
-    """Validate the query ``data`` (422), ask the service's provider through RabbitMQ, and
-    return the canonical answer's JSON; the provider's error is raised. Fills the access
-    record's subject and latencies."""
+    """Validate the query ``data`` as ``query_model`` (422), ask the service's provider through
+    RabbitMQ, and return the canonical answer's JSON; the provider's error is raised. Fills
+    the access record's subject and latencies."""
     gateway = request.app[GATEWAY]
     access = request[ACCESS]
-    query_model = gateway.queries[name]
     try:
         query = query_model.model_validate(data)
     except ValidationError as exc:

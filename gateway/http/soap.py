@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -37,6 +37,7 @@ from gateway.http.middleware import ERROR_RENDERER
 from gateway.http.services import ask, check_required, open_service
 from gateway.http.state import GATEWAY
 from gateway.ingest import IngestRequest
+from gateway.routing import RoutingTable
 from gateway.soap import (
     FAULT_NSMAP,
     SOAP11,
@@ -64,6 +65,9 @@ from gateway.soap.service import (
     service_namespace,
 )
 from gateway.soap.xroad import UNDERSTOOD
+
+if TYPE_CHECKING:
+    from gateway.runtime import InForce
 
 _XROAD_NAMES = {"user_id": "the X-Road header userId", "issue": "the X-Road header issue"}
 
@@ -103,18 +107,19 @@ async def soap_post(request: web.Request) -> web.Response:
             f"expected Content-Type: {SOAP11.content_type} (SOAP 1.1) or "
             f"{SOAP12.content_type} (SOAP 1.2), got {request.content_type or 'none'}"
         )
-    if request.match_info["name"] in request.app[GATEWAY].table.services:
-        return await _ask_service(request, version, renderer)
-    return await _push(request, version, renderer)
+    now = request.app[GATEWAY].in_force  # one table for the whole request
+    if request.match_info["name"] in now.table.services:
+        return await _ask_service(request, now, version, renderer)
+    return await _push(request, now.table, version, renderer)
 
 
 async def _ask_service(
-    request: web.Request, version: SoapVersion, renderer: FaultRenderer
+    request: web.Request, now: InForce, version: SoapVersion, renderer: FaultRenderer
 ) -> web.Response:
     """Answer a record request from the service's provider, as its SOAP operation."""
     gateway = request.app[GATEWAY]
     access = request[ACCESS]
-    client, name, service = open_service(request, gateway.table, request.match_info["name"])
+    client, name, service = open_service(request, now.table, request.match_info["name"])
     body = await read_body(request, gateway.settings.max_body_bytes, (version.content_type,))
     access.bytes_in = len(body)
     access.request_sha256 = hashlib.sha256(body).hexdigest()
@@ -126,10 +131,10 @@ async def _ask_service(
     access.xroad_service = headers.service
     access.xroad_protocol_version = headers.protocol_version
     check_required(name, service, headers.user_id, headers.issue, _XROAD_NAMES)
-    query = gateway.queries[name]
+    query = now.queries[name]
     namespace = service_namespace(name)
     data = read_query(envelope.body, query.__name__, model_shape(query), namespace)
-    answer = orjson.loads(await ask(request, name, service, client, data))
+    answer = orjson.loads(await ask(request, query, name, service, client, data))
     out = render_envelope(
         version,
         answer_element(namespace, query.__name__, access.correlation_id, answer),
@@ -140,11 +145,10 @@ async def _ask_service(
 
 
 async def _push(
-    request: web.Request, version: SoapVersion, renderer: FaultRenderer
+    request: web.Request, table: RoutingTable, version: SoapVersion, renderer: FaultRenderer
 ) -> web.Response:
     """Accept a SOAP push; answer with every record's receipt once the broker confirmed."""
     gateway = request.app[GATEWAY]
-    table = gateway.table  # one table for the whole request
     access = request[ACCESS]
     client, name, feed = open_feed(request, table, request.match_info["name"], "soap")
 
@@ -181,6 +185,7 @@ async def _push(
         )
     accepted = await accept(
         request,
+        table,
         IngestRequest(
             feed=name,
             client=client,
@@ -211,20 +216,21 @@ async def soap_wsdl(request: web.Request) -> web.Response:
             f"GET serves the WSDL only: GET /soap/{name}?wsdl", code="client.not_found"
         )
     gateway = request.app[GATEWAY]
+    now = gateway.in_force
     address = str(request.url.origin().with_path(f"/soap/{name}"))
-    if name in gateway.table.services:
-        _, name, service = open_service(request, gateway.table, name)
-        query = gateway.queries[name]
+    if name in now.table.services:
+        _, name, service = open_service(request, now.table, name)
+        query = now.queries[name]
         endpoint = service_endpoint(
             name,
             query.__name__,
             model_shape(query),
-            model_shape(gateway.answers[name]),
+            model_shape(now.answers[name]),
             address=address,
             description=service.description,
         )
     else:
-        _, name, feed = open_feed(request, gateway.table, name, "soap")
+        _, name, feed = open_feed(request, now.table, name, "soap")
         endpoint = feed_endpoint(
             name,
             gateway.adapters[feed.adapter].native_shape(),

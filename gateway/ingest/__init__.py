@@ -1,6 +1,12 @@
 """Ingest: native records → canonical, deduplicated, routed, published with confirms."""
 
-from gateway.ingest.dedup import Claims, IngestDeduplicator, answer_copies
+from gateway.ingest.dedup import (
+    Claims,
+    IngestDeduplicator,
+    answer_copies,
+    publish_once,
+    scope_of,
+)
 from gateway.ingest.pipeline import (
     IngestPipeline,
     IngestRequest,
@@ -20,4 +26,6 @@ __all__ = [
     "RecordReceipt",
     "answer_copies",
     "canonicalize",
+    "publish_once",
+    "scope_of",
 ]

@@ -25,7 +25,12 @@ import structlog
 
 from gateway.dedup import Claim, IdempotencyStore
 from gateway.errors import ConflictError
-from gateway.ingest.pipeline import PreparedMessage, PublishOutcome, RecordReceipt
+from gateway.ingest.pipeline import (
+    IngestPipeline,
+    PreparedMessage,
+    PublishOutcome,
+    RecordReceipt,
+)
 from gateway.metrics import Metrics
 from gateway.routing import FeedSpec
 
@@ -70,10 +75,18 @@ class IngestDeduplicator:
         self._clock = clock
 
     async def claim(
-        self, feed_name: str, feed: FeedSpec, messages: Sequence[PreparedMessage]
+        self,
+        feed_name: str,
+        feed: FeedSpec,
+        messages: Sequence[PreparedMessage],
+        *,
+        owner: str | None = None,
     ) -> Claims:
-        """Claim every record's key; a store failure releases what was claimed and raises."""
-        claims = Claims(owner=uuid.uuid4().hex, publish=[], scope=_scope(feed_name, feed))
+        """Claim every record's key (as ``owner``, else as the request, a fresh id); a store
+        failure releases what was claimed and raises."""
+        claims = Claims(
+            owner=owner or uuid.uuid4().hex, publish=[], scope=scope_of(feed_name, feed)
+        )
         if feed.dedup is None:
             claims.publish = list(messages)
             return claims
@@ -176,10 +189,44 @@ class IngestDeduplicator:
         await _all([release_one(k) for k in claims.keys.values()])
 
 
-def _scope(feed_name: str, feed: FeedSpec) -> str:
+def scope_of(feed_name: str, feed: FeedSpec) -> str:
     """The key space of a feed's records: its own, or the one it shares with other feeds."""
     shared = feed.dedup.scope if feed.dedup is not None else None
     return f"feed:{shared or feed_name}"
+
+
+async def publish_once(
+    pipeline: IngestPipeline,
+    dedup: IngestDeduplicator | None,
+    feed_name: str,
+    feed: FeedSpec,
+    prepared: Sequence[PreparedMessage],
+    *,
+    owner: str | None = None,
+    on_claimed: Callable[[Claims], Awaitable[None]] | None = None,
+) -> PublishOutcome:
+    """Publish the records not yet accepted, every channel alike: claim their keys (as
+    ``owner``), publish what was claimed, settle; duplicates are answered from the store, a
+    later copy of a key in the same batch from the first one, and a key another request
+    holds past the wait makes the outcome's failure a conflict. ``on_claimed`` is told what
+    claiming decided before anything is published."""
+    if dedup is None or feed.dedup is None:
+        return await pipeline.publish(prepared)
+    claims = await dedup.claim(feed_name, feed, prepared, owner=owner)
+    try:
+        if on_claimed is not None:
+            await on_claimed(claims)
+        outcome = await pipeline.publish(claims.publish)
+    except BaseException:
+        await asyncio.shield(dedup.release(feed_name, claims))
+        raise
+    # shielded: a request cancelled now (a shutdown) must still record what was accepted
+    await asyncio.shield(dedup.settle(feed_name, feed, claims, outcome))
+    outcome.receipts.extend(claims.answered)
+    outcome.receipts.extend(answer_copies(claims, outcome.receipts))
+    if outcome.failure is None:
+        outcome.failure = claims.conflict
+    return outcome
 
 
 def answer_copies(claims: Claims, receipts: Sequence[RecordReceipt]) -> list[RecordReceipt]:

@@ -117,29 +117,11 @@ class IngestPipeline:
             except MappingError as exc:
                 invalid.append({"index": index, "problems": [p.as_dict() for p in exc.problems]})
                 continue
-            body = orjson.dumps(payload)
-            envelope = Envelope.model_construct(  # every value below is already checked
-                message_id=request.message_id or str(uuid.uuid4()),
-                correlation_id=request.correlation_id,
-                client=request.client,
-                feed=request.feed,
-                schema_id=feed.schema_id,
-                user_id=request.user_id,
-                issue=request.issue,
-                received_at=received_at,
-                payload_sha256=hashlib.sha256(body).hexdigest(),
-            )
-            ctx = MatchContext(feed.schema_id, request.feed, request.client, payload)
+            message_id = request.message_id or str(uuid.uuid4())
+            key = None if feed.dedup is None else dedup_key(feed.dedup.key, message_id, payload)
             prepared.append(
-                PreparedMessage(
-                    index,
-                    envelope,
-                    body,
-                    table.route(ctx),
-                    envelope.amqp_headers(),
-                    None
-                    if feed.dedup is None
-                    else dedup_key(feed.dedup.key, envelope.message_id, payload),
+                self.envelope(
+                    table, feed, request, index, payload, message_id, received_at, dedup_key=key
                 )
             )
         if invalid:
@@ -151,6 +133,51 @@ class IngestPipeline:
                 details={"records": invalid},
             )
         return prepared
+
+    def adapter_of(self, feed: FeedSpec) -> InboundAdapter:
+        """The inbound adapter ``feed`` maps its records with."""
+        return self._adapters[feed.adapter]
+
+    def canonical(self, feed: FeedSpec, native: Any) -> dict[str, Any]:
+        """One native record of ``feed`` mapped and validated (MappingError naming every
+        native field at fault)."""
+        return canonicalize(self._adapters[feed.adapter], self._schemas[feed.schema_id], native)
+
+    def envelope(
+        self,
+        table: RoutingTable,
+        feed: FeedSpec,
+        request: IngestRequest,
+        index: int,
+        payload: dict[str, Any],
+        message_id: str,
+        received_at: datetime,
+        *,
+        dedup_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> PreparedMessage:
+        """A canonical record of ``request`` in its envelope, serialized and routed; ``headers``
+        are AMQP headers to carry beside the envelope's; ``body`` is ``payload`` serialized,
+        when the caller has it already."""
+        if body is None:
+            body = orjson.dumps(payload)
+        envelope = Envelope.model_construct(  # every value below is already checked
+            message_id=message_id,
+            correlation_id=request.correlation_id,
+            client=request.client,
+            feed=request.feed,
+            schema_id=feed.schema_id,
+            user_id=request.user_id,
+            issue=request.issue,
+            received_at=received_at,
+            payload_sha256=hashlib.sha256(body).hexdigest(),
+        )
+        amqp_headers = envelope.amqp_headers()
+        if headers:
+            amqp_headers.update(headers)
+        ctx = MatchContext(feed.schema_id, request.feed, request.client, payload)
+        return PreparedMessage(index, envelope, body, table.route(ctx), amqp_headers, dedup_key)
 
     async def publish(self, messages: Sequence[PreparedMessage]) -> PublishOutcome:
         """Publish every record's copies; report per record what the broker confirmed.

@@ -1,5 +1,6 @@
 """routing.yaml: its models, its loader, and the compiled routing table."""
 
+from gateway.routing.diff import describe, routing_diff
 from gateway.routing.spec import (
     DedupSpec,
     DeliverySpec,
@@ -45,5 +46,7 @@ __all__ = [
     "SystemSpec",
     "api_key_digest",
     "compile_routing_table",
+    "describe",
     "load_routing_table",
+    "routing_diff",
 ]

@@ -7,11 +7,12 @@ whose schema and adapter are known) are checked when the table is compiled, in `
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -145,16 +146,105 @@ class DedupSpec(_Spec):
     )
 
 
+def _ascii_compatible_encoding(value: str) -> str:
+    try:
+        info = codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown encoding {value!r}") from None
+    sample = '\n\r,;|\t"{}<>=abcXYZ019'
+    if info.encode(sample)[0] != sample.encode("ascii"):
+        raise ValueError(
+            f"{value!r} is not ASCII-compatible; files are read as utf-8, cp1251, koi8-r, "
+            "latin-1 or another encoding in which ASCII stays ASCII"
+        )
+    return info.name
+
+
+Encoding = Annotated[str, AfterValidator(_ascii_compatible_encoding)]
+"""A text encoding Python knows, in which ASCII characters keep their bytes."""
+
+
+class ReadLockSpec(_Spec):
+    """When a dropped file is complete: its done marker exists, or it stopped changing."""
+
+    done_marker: bool = Field(
+        default=False, description="taken once <name>.done exists beside it (Camel doneFileName)"
+    )
+    changed_for: Duration | None = Field(
+        default=None,
+        gt=0,
+        description="taken once its size and mtime stayed the same this long (readLock=changed)",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_rule(self) -> ReadLockSpec:
+        if self.done_marker == (self.changed_for is not None):
+            raise ValueError("give exactly one rule: done_marker: true, or changed_for: <duration>")
+        return self
+
+
+class FileFeedSpec(_Spec):
+    """How a ``channel: file`` feed reads the files a system drops into its directory."""
+
+    system: SystemId = Field(description="the system the files count as coming from")
+    format: Literal["csv", "xml", "jsonl"]
+    pattern: str = Field(
+        default="*",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^/\\\x00]+$",
+        description="names taken (a glob); others are left in the inbox",
+    )
+    encoding: Encoding | None = Field(
+        default=None, description="csv, jsonl: default utf-8; xml: default as the file declares"
+    )
+    delimiter: str = Field(default=",", min_length=1, max_length=1, description="csv only")
+    record: str = Field(
+        default="record",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$",
+        max_length=100,
+        description="xml only: the element of one record, a child of the root",
+    )
+    read_lock: ReadLockSpec = Field(default_factory=lambda: ReadLockSpec(changed_for=2.0))
+    on_bad_record: Literal["reject_file", "skip_and_report"] = "reject_file"
+    batch: int = Field(default=500, ge=1, le=10_000, description="records published together")
+    poll: Duration = Field(default=1.0, gt=0, le=3600, description="between scans of the inbox")
+
+    @model_validator(mode="after")
+    def _options_of_the_format(self) -> FileFeedSpec:
+        given = self.model_fields_set
+        if "delimiter" in given and self.format != "csv":
+            raise ValueError(f"delimiter is for csv files; this feed reads {self.format}")
+        if "record" in given and self.format != "xml":
+            raise ValueError(f"record is for xml files; this feed reads {self.format}")
+        return self
+
+
 class FeedSpec(_Spec):
     """A one-way inbound flow: who may push, how it is mapped, what it becomes."""
 
     from_: tuple[SystemPattern, ...] = Field(alias="from", min_length=1)
-    channel: Literal["rest", "soap"] = "rest"
+    channel: Literal["rest", "soap", "file"] = "rest"
     adapter: str = Field(min_length=1)
     schema_id: str = Field(alias="schema", pattern=r"^[a-z][a-z0-9_]*/[0-9]+$")
     max_batch: int = Field(default=1000, ge=1, le=10_000)
     dedup: DedupSpec | None = None
+    file: FileFeedSpec | None = None
+    log_body: Literal["metadata", "full"] = Field(
+        default="metadata",
+        description="what the audit log keeps of each exchange: its metadata and the SHA-256 "
+        "of the bodies, or the bodies themselves too",
+    )
     description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file_feeds_deduplicate(cls, data: Any) -> Any:
+        """A file feed always deduplicates (by the file's SHA-256 and the record's index):
+        without ``dedup:`` it gets the defaults (its own scope, 30 days)."""
+        if isinstance(data, Mapping) and data.get("channel") == "file" and not data.get("dedup"):
+            return {**data, "dedup": {}}
+        return data
 
 
 class RouteSpec(_Spec):
@@ -242,23 +332,46 @@ class SoapDeliverySpec(_Spec):
     timeout: Duration = Field(default=10.0, gt=0, description="per attempt")
 
 
+class FileDeliverySpec(_Spec):
+    """Write the messages into a directory the receiving system reads, in batches: each batch
+    one file, written under a temporary name, fsynced, then renamed (never seen half-written)."""
+
+    dir: EnvStr = Field(min_length=1, description="the directory (created if missing)")
+    format: Literal["jsonl", "xml"] = "jsonl"
+    batch_size: int = Field(default=100, ge=1, le=10_000, description="records per file at most")
+    batch_seconds: Duration = Field(
+        default=1.0, gt=0, le=3600, description="longest a record waits for its batch to fill"
+    )
+    timeout: Duration = Field(default=30.0, gt=0, description="longest the write of a batch takes")
+
+
 class DeliverySpec(_Spec):
     """How a destination's messages reach the receiving system: exactly one protocol."""
 
     http: HttpDeliverySpec | None = None
     soap: SoapDeliverySpec | None = None
+    file: FileDeliverySpec | None = None
 
     @model_validator(mode="after")
     def _exactly_one_protocol(self) -> DeliverySpec:
-        given = [name for name in ("http", "soap") if getattr(self, name) is not None]
+        given = [name for name in ("http", "soap", "file") if getattr(self, name) is not None]
         if len(given) != 1:
-            found = f"both {' and '.join(given)}" if given else "neither"
-            raise ValueError(f"give exactly one protocol, http or soap (found {found})")
+            found = (
+                "neither"
+                if not given
+                else f"both {' and '.join(given)}"
+                if len(given) == 2
+                else "http, soap and file"
+            )
+            raise ValueError(f"give exactly one protocol, http, soap or file (found {found})")
         return self
 
     @property
     def timeout(self) -> float:
-        """Seconds one attempt may take, whichever protocol delivers."""
+        """Seconds one attempt may take, whichever protocol delivers (a file record: waiting
+        for its batch to fill, then the write)."""
+        if self.file is not None:
+            return self.file.batch_seconds + self.file.timeout
         protocol = self.http or self.soap
         assert protocol is not None  # the validator requires one
         return protocol.timeout
@@ -318,6 +431,11 @@ class ServiceSpec(_Spec):
     require: tuple[Literal["user_id", "issue"], ...] = ()
     timeout: Duration = Field(default=10.0, gt=0, le=300, description="the caller's whole wait")
     prefetch: int = Field(default=32, ge=1, le=1000)
+    log_body: Literal["metadata", "full"] = Field(
+        default="metadata",
+        description="what the audit log keeps of each exchange: its metadata and the SHA-256 "
+        "of the bodies, or the bodies themselves too",
+    )
 
 
 class RoutingSpec(_Spec):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,10 @@ from gateway.routing.spec import (
 
 UNROUTED = "unrouted"
 _ABSENT = object()
+
+
+# an XML NCName, close enough: a letter or underscore, then letters, digits, ``_ - .``
+_XML_NAME = re.compile(r"[^\W\d][\w.\-]*")
 
 
 class AdapterLike(Protocol):
@@ -88,10 +93,15 @@ class ConditionResult:
     holds: bool
 
     def describe(self) -> str:
-        """``payload.severity = 'grave' ∈ [grave, especially_grave]: yes``."""
+        """``payload.severity = 'grave' ∈ [grave, especially_grave]`` (∉ when it fails;
+        ``<absent>`` when the record lacks the field)."""
         actual = "<absent>" if self.actual is _ABSENT else repr(self.actual)
         listed = ", ".join(str(v) for v in self.expected)
         return f"{self.key} = {actual} {'∈' if self.holds else '∉'} [{listed}]"
+
+    def shown_actual(self) -> Any:
+        """The value found, as JSON would show it (None when the record lacks the field)."""
+        return None if self.actual is _ABSENT else self.actual
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,11 @@ class RouteExplanation:
     taken: bool
     conditions: tuple[ConditionResult, ...]
     destinations: tuple[str, ...]
+
+    @property
+    def failed(self) -> tuple[ConditionResult, ...]:
+        """The conditions that do not hold: why the route was not taken."""
+        return tuple(c for c in self.conditions if not c.holds)
 
 
 @dataclass(frozen=True)
@@ -346,6 +361,7 @@ def _cross_check(
             _check_payload_key(
                 feed.dedup.key, [schemas[feed.schema_id]], ("feeds", name, "dedup", "key"), problem
             )
+        _check_file_feed(name, feed, spec, refused_systems, problem)
         adapter = adapters.get(feed.adapter)
         if adapter is None:
             problem(
@@ -358,6 +374,12 @@ def _cross_check(
                 f"adapter {feed.adapter!r} produces {adapter.schema_id}, "
                 f"but the feed declares {feed.schema_id}",
             )
+        elif feed.channel == "soap" and (unsafe := _non_xml_name(adapter)) is not None:
+            problem(
+                ("feeds", name, "adapter"),
+                f"adapter {feed.adapter!r} cannot serve channel: soap: its native field "
+                f"{unsafe!r} is not an XML element name",
+            )
 
     if UNROUTED in spec.destinations:
         problem(("destinations", UNROUTED), f"{UNROUTED!r} is reserved for unrouted messages")
@@ -369,6 +391,13 @@ def _cross_check(
                 list(schemas.values()),
                 ("destinations", name, "dedup", "key"),
                 problem,
+            )
+        to_file = destination.deliver.file if destination.deliver is not None else None
+        if to_file is not None and to_file.batch_size > destination.prefetch:
+            problem(
+                ("destinations", name, "deliver", "file", "batch_size"),
+                f"a batch of {to_file.batch_size} can never fill: the worker holds at most "
+                f"prefetch = {destination.prefetch} messages at once",
             )
         queue = destination.queue.name or name
         if queue in queue_owner:
@@ -395,6 +424,54 @@ def _cross_check(
                 problem(("routes", i, "to", j), f"unknown destination {target!r}")
         _check_conditions(route, i, spec, schemas, problem, removed.get("feeds", set()))
     return problems
+
+
+def _non_xml_name(adapter: AdapterLike) -> str | None:
+    """The first native field name of ``adapter`` that cannot name an XML element (a CSV
+    column such as ``Номер проверки``), or None. Adapters that describe no shape pass."""
+    shape = getattr(adapter, "native_shape", None)
+    pending = list(shape()) if shape is not None else []
+    while pending:
+        field_ = pending.pop(0)
+        if ":" in field_.name or not _XML_NAME.fullmatch(field_.name):
+            return str(field_.name)
+        pending.extend(field_.fields or ())
+    return None
+
+
+def _check_file_feed(
+    name: str, feed: FeedSpec, spec: RoutingSpec, refused_systems: set[str], problem: Any
+) -> None:
+    """A ``file:`` block exactly on ``channel: file`` feeds; its system exists and may push to
+    the feed; a file feed deduplicates by file content and record index, never by ``key``."""
+    if feed.channel != "file":
+        if feed.file is not None:
+            problem(
+                ("feeds", name, "file"),
+                f"file: is for channel: file feeds; this feed's channel is {feed.channel}",
+            )
+        return
+    if feed.file is None:
+        problem(
+            ("feeds", name, "channel"),
+            "a file feed needs a file: block (system, format, read_lock, ...)",
+        )
+        return
+    system = feed.file.system
+    if system not in spec.systems:
+        if system not in refused_systems:
+            problem(("feeds", name, "file", "system"), f"unknown system {system!r}")
+    elif not any(fnmatch.fnmatchcase(system, pattern) for pattern in feed.from_):
+        problem(
+            ("feeds", name, "file", "system"),
+            f"system {system!r} may not push to this feed: it is not matched by from",
+        )
+    if feed.dedup is not None and feed.dedup.key != "message_id":
+        problem(
+            ("feeds", name, "dedup", "key"),
+            "a file feed deduplicates by the file's SHA-256 and the record's index: key does "
+            "not apply (scope and window do)",
+        )
 
 
 def _check_services(

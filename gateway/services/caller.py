@@ -23,7 +23,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from gateway.broker import BROKER_FAILURES, Topology, close_channel
+from gateway.broker import BROKER_FAILURES, Broker, close_channel
 from gateway.errors import BrokerUnavailableError, ProviderTimeoutError
 from gateway.metrics import Metrics
 from gateway.services import messages as m
@@ -35,8 +35,8 @@ APP_ID = "e-integratsiya"
 class ServiceCaller:
     """Publishes record requests to provider queues and hands each reply to its caller."""
 
-    def __init__(self, topology: Topology, metrics: Metrics, *, retry_after: int = 5) -> None:
-        self._topology = topology
+    def __init__(self, broker: Broker, metrics: Metrics, *, retry_after: int = 5) -> None:
+        self._broker = broker  # its topology is the routing table's in force, reloads included
         self._metrics = metrics
         self._retry_after = retry_after
         self._channel: AbstractRobustChannel | None = None
@@ -112,7 +112,7 @@ class ServiceCaller:
         try:
             try:
                 await channel.default_exchange.publish(
-                    message, routing_key=self._topology.service_queue_of(service)
+                    message, routing_key=self._broker.topology.service_queue_of(service)
                 )
             except BROKER_FAILURES as exc:
                 raise BrokerUnavailableError(

@@ -37,9 +37,10 @@ async def serve(
 ) -> tuple[Gateway, TestClient[Any, Any]]:
     """Start a gateway and an HTTP client for it (the caller closes the client).
 
-    ``options`` go to Gateway (deliverers, store, run_workers).
+    ``options`` go to Gateway (deliverers, store, run_workers, env).
     """
     options.setdefault("providers", PROVIDERS)
+    options.setdefault("env", keys.ENV)  # for reloads
     gateway = Gateway(
         settings, table or repository_table(), adapters=ADAPTERS, schemas=REGISTRY, **options
     )

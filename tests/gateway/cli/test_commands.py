@@ -21,7 +21,7 @@ def test_keys(monkeypatch):
 def test_routes_check_passes_the_repository_table(capsys):
     """routes check exits 0 and sums up a valid table."""
     assert 0 == main(["routes", "check", str(ROUTING_YAML)])
-    assert "OK (5 systems, 6 feeds, 5 routes, 4 destinations)" in capsys.readouterr().out
+    assert "OK (6 systems, 7 feeds, 7 routes, 5 destinations)" in capsys.readouterr().out
 
 
 def test_routes_check_lists_every_problem_and_exits_1(tmp_path, capsys):
@@ -36,7 +36,8 @@ def test_routes_check_lists_every_problem_and_exits_1(tmp_path, capsys):
     )
     assert 1 == main(["routes", "check", str(broken)])
     err = capsys.readouterr().err.splitlines()
-    assert f"{broken}:29: feeds.crime-reports.colour: unknown key" in err
+    line = 1 + broken.read_text(encoding="utf-8").splitlines().index("    colour: red")
+    assert f"{broken}:{line}: feeds.crime-reports.colour: unknown key" in err
     assert any(": routes[0].to[0]: unknown destination 'etergov.nowhere'" in e for e in err)
     assert f"{broken}: refused, 2 problem(s)" == err[-1]
 

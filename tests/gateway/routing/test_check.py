@@ -134,3 +134,17 @@ def test_every_problem_is_reported_in_one_run():
         "to: [etergov.crime-reports]", "to: [nowhere]"
     )
     assert 2 == len(problems(text))
+
+
+def test_soap_feed_of_an_adapter_with_non_xml_field_names_is_refused():
+    """A CSV adapter's column names (spaces, Cyrillic words) cannot be SOAP elements."""
+    text = VALID.replace(
+        "adapter: mvd.crime_report\n    schema: crime_report/1", "adapter: x"
+    ).replace(
+        "    adapter: x\n",
+        "    channel: soap\n    adapter: registry.inspection_csv\n    schema: inspection/1\n",
+    )
+    assert [
+        "routing.yaml:10: feeds.crime-reports.adapter: adapter 'registry.inspection_csv' "
+        "cannot serve channel: soap: its native field 'Номер проверки' is not an XML element name"
+    ] == problems(text.replace("when: {schema: crime_report/1}", "when: {schema: inspection/1}"))

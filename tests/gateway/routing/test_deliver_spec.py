@@ -99,7 +99,7 @@ def test_both_protocols_are_refused_with_the_key_path():
     """http and soap together are refused at the deliver key."""
     assert [
         "routing.yaml:16: destinations.etergov.court-decisions.deliver: "
-        "give exactly one protocol, http or soap (found both http and soap)"
+        "give exactly one protocol, http, soap or file (found both http and soap)"
     ] == problems(HTTP + SOAP)
 
 
@@ -107,7 +107,7 @@ def test_no_protocol_is_refused_with_the_key_path():
     """An empty deliver names no protocol: refused at the deliver key."""
     assert [
         "routing.yaml:16: destinations.etergov.court-decisions.deliver: "
-        "give exactly one protocol, http or soap (found neither)"
+        "give exactly one protocol, http, soap or file (found neither)"
     ] == problems("      {}")
 
 

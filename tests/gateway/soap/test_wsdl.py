@@ -41,7 +41,30 @@ def names(shape):
         yield from names(field.fields or ())
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def is_xml_name(name):
+    """True when ``name`` can name an element (an NCName)."""
+    try:
+        etree.Element(name)
+    except ValueError:
+        return False
+    return ":" not in name
+
+
+def xml_names(shape):
+    """True when every native field name of ``shape`` can name an XML element."""
+    return all(is_xml_name(n) for n in names(shape))
+
+
+# the adapters a SOAP feed may use; a CSV adapter with spaces in its column names may not
+SOAP_ADAPTERS = sorted(n for n, a in ADAPTERS.items() if xml_names(a.native_shape()))
+
+
+def test_only_file_adapters_have_names_soap_cannot_carry():
+    """Every shipped adapter but the CSV ones can be the adapter of a SOAP feed."""
+    assert {"registry.inspection_csv"} == set(ADAPTERS) - set(SOAP_ADAPTERS)
+
+
+@pytest.mark.parametrize("name", SOAP_ADAPTERS)
 def test_wsdl_of_every_adapter_loads_in_zeep(tmp_path, name):
     """zeep loads the WSDL of a feed of each shipped adapter, with both SOAP versions."""
     client = zeep_client(tmp_path, ADAPTERS[name])
@@ -51,7 +74,7 @@ def test_wsdl_of_every_adapter_loads_in_zeep(tmp_path, name):
     }
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+@pytest.mark.parametrize("name", SOAP_ADAPTERS)
 def test_wsdl_of_every_adapter_names_its_native_fields(tmp_path, name):
     """The record type carries every native field of the adapter, by its native name."""
     adapter = ADAPTERS[name]
@@ -68,26 +91,6 @@ def test_wsdl_names_nested_native_fields(tmp_path):
         )
     ).decode()
     assert all(f'name="{name}"' in wsdl for name in ("arizachi", "jshshir", "manzil", "matn"))
-
-
-def is_xml_name(name):
-    """True when ``name`` can name an element (an NCName)."""
-    try:
-        etree.Element(name)
-    except ValueError:
-        return False
-    return ":" not in name
-
-
-def test_every_native_field_name_is_an_xml_name():
-    """Every shipped adapter's field names can be XML element names."""
-    bad = [
-        (adapter.name, n)
-        for adapter in ADAPTERS.values()
-        for n in names(adapter.native_shape())
-        if not is_xml_name(n)
-    ]
-    assert [] == bad
 
 
 def test_record_count_is_bounded_by_max_batch(tmp_path):
