@@ -55,6 +55,46 @@ class Settings(BaseSettings):
         default="",
         description="bearer key of the admin API (/admin/*); empty: the admin API is disabled",
     )
+    audit_url: str = Field(
+        default="sqlite:///var/audit.sqlite3",
+        description="audit store: sqlite:///relative/path, sqlite:////absolute/path, "
+        "postgresql://user@host/db (several instances, one chain), or none (no audit log)",
+    )
+    audit_key: str = Field(
+        default="",
+        description="secret of the audit log's HMAC-SHA256 checkpoints (empty: none written)",
+    )
+    audit_required: bool = Field(
+        default=True,
+        description="refuse exchanges (503 gateway.audit_unavailable) while the audit store "
+        "cannot take their records; false: serve them and log the failure",
+    )
+    audit_max_backlog: int = Field(
+        default=10_000, ge=1, description="audit records waiting to be written, at most"
+    )
+    audit_timeout: float = Field(
+        default=5.0, gt=0, description="seconds to wait for the audit store (lock, connection)"
+    )
+    audit_checkpoint_every: int = Field(
+        default=10_000, ge=1, description="records between two signed audit checkpoints"
+    )
+    audit_checkpoint_interval: float = Field(
+        default=60.0, gt=0, description="seconds between two signed audit checkpoints, at most"
+    )
+    tls_cert: str = Field(
+        default="",
+        description="PEM certificate (chain) the gateway serves HTTPS with; empty: plain HTTP",
+    )
+    tls_key: str = Field(default="", description="PEM private key of tls_cert (if not in it)")
+    tls_client_ca: str = Field(
+        default="",
+        description="PEM bundle of the CAs whose client certificates identify systems; "
+        "empty: no client certificate is asked for",
+    )
+    rate_limit_backend: Literal["memory", "redis"] = Field(
+        default="memory",
+        description="rate-limit buckets: memory (this process) or redis (shared by instances)",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     redaction_key: str = Field(

@@ -9,19 +9,25 @@ a :class:`TransientError` may succeed if tried again later, a :class:`PermanentE
     ├── ClientError                      client.*  (PermanentError)
     │   ├── BadRequestError              400 client.bad_request
     │   │   └── MalformedJsonError       400 client.malformed_json
-    │   ├── AuthenticationError          401 client.unauthenticated
+    │   ├── AuthenticationError          401 client.unauthenticated, client.missing_key,
+    │   │                                    client.unknown_key, client.key_revoked,
+    │   │                                    client.unknown_certificate,
+    │   │                                    client.identity_mismatch
     │   ├── AccessDeniedError            403 client.access_denied
     │   ├── NotFoundError                404 client.unknown_feed, client.not_found
     │   ├── ConflictError                409 client.duplicate_in_progress
     │   ├── PayloadTooLargeError         413 client.payload_too_large
     │   ├── UnsupportedMediaTypeError    415 client.unsupported_media_type
     │   ├── SchemaViolationError         422 client.schema_violation
-    │   └── RoutingRefusedError          422 client.routing_refused (POST /admin/reload)
+    │   ├── RoutingRefusedError          422 client.routing_refused (POST /admin/reload)
+    │   └── RateLimitedError             429 client.rate_limited + Retry-After
     └── ServerError                      gateway.*
         ├── InternalError                500 gateway.internal (PermanentError)
         ├── BrokerUnavailableError       503 gateway.broker_unavailable (TransientError)
         │   └── PublishFailedError       503 gateway.publish_failed
         ├── DedupUnavailableError        503 gateway.dedup_unavailable (TransientError)
+        ├── DisabledError                503 gateway.disabled: enabled: false (TransientError)
+        ├── AuditUnavailableError        503 gateway.audit_unavailable (TransientError)
         └── ProviderError                provider.*: the system behind the gateway
             ├── ProviderNotFoundError    404 provider.not_found (PermanentError)
             ├── ProviderFaultError       502 provider.fault: refused the request (SOAP fault, 4xx)
@@ -156,6 +162,19 @@ class RoutingRefusedError(ClientError):
     default_code = "client.routing_refused"
 
 
+class RateLimitedError(ClientError):
+    """The caller, or everyone together, asked more often than a rate limit allows; a token
+    comes back after Retry-After seconds."""
+
+    status = 429
+    default_code = "client.rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class ServerError(GatewayError):
     """The gateway itself failed."""
 
@@ -192,6 +211,32 @@ class DedupUnavailableError(ServerError, TransientError):
     default_code = "gateway.dedup_unavailable"
 
     def __init__(self, message: str, *, retry_after: int = 5, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class AuditUnavailableError(ServerError, TransientError):
+    """The audit store cannot take the exchange's record (down, too slow, backlog full): the
+    exchange is refused rather than served unlogged."""
+
+    status = 503
+    default_code = "gateway.audit_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class DisabledError(ServerError, TransientError):
+    """The feed or service exists and the caller may use it, but an operator switched it off
+    (``enabled: false``)."""
+
+    status = 503
+    default_code = "gateway.disabled"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
         kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
         super().__init__(message, **kwargs)
         self.retry_after = retry_after

@@ -23,6 +23,13 @@ class Metrics:
             ["kind", "feed", "status"],
             registry=self.registry,
         )
+        self.errors = Counter(
+            "gateway_errors",
+            "Error answers by endpoint kind, feed or service name, and error code "
+            "(client.schema_violation, gateway.broker_unavailable, provider.timeout, ...)",
+            ["kind", "feed", "code"],
+            registry=self.registry,
+        )
         self.records = Counter(
             "gateway_records",
             "Records by feed and outcome (accepted, rejected, failed)",
@@ -86,6 +93,30 @@ class Metrics:
         self.late_replies = Counter(
             "gateway_service_late_replies",
             "Replies that came after their request had timed out (dropped)",
+            registry=self.registry,
+        )
+        self.queue_messages = Gauge(
+            "gateway_queue_messages",
+            "Messages ready in the broker's queues, by destination or service and role (work, "
+            "dead_letter, retry, service); read when /metrics is scraped, at most every 5 s",
+            ["destination", "queue"],
+            registry=self.registry,
+        )
+        self.audit_backlog = Gauge(
+            "gateway_audit_backlog",
+            "Audit records accepted for writing and not yet durable",
+            registry=self.registry,
+        )
+        self.audit_records = Counter(
+            "gateway_audit_records",
+            "Audit records written durably to the audit store",
+            registry=self.registry,
+        )
+        self.audit_failures = Counter(
+            "gateway_audit_failures",
+            "Audit records that could not be written, by reason (unavailable: the store "
+            "failed; backlog_full: too many waiting); each failed its exchange",
+            ["reason"],
             registry=self.registry,
         )
         self.broker_connected = Gauge(

@@ -14,7 +14,9 @@ from pydantic import BaseModel
 from adapters.base import InboundAdapter
 from adapters.outbound import OutboundAdapter
 from adapters.providers.base import ProviderAdapter
+from gateway.audit import AuditWriter, open_audit_writer
 from gateway.broker import Broker, topology_for
+from gateway.broker.depths import QueueDepths
 from gateway.config import Settings
 from gateway.dedup import IdempotencyStore, open_store
 from gateway.delivery import DeliveryWorker
@@ -22,6 +24,7 @@ from gateway.errors import BrokerUnavailableError, DedupUnavailableError
 from gateway.filedrop import file_drop_watchers
 from gateway.ingest import IngestDeduplicator, IngestPipeline
 from gateway.metrics import Metrics
+from gateway.ratelimit import RateLimiter, open_limiter
 from gateway.reload import Reloader
 from gateway.routing import DeliverySpec, RoutingTable, routing_diff
 from gateway.services import ProviderWorker, ServiceCaller
@@ -96,10 +99,14 @@ class Gateway:
             retry_after=settings.retry_after,
         )
         self.metrics.watch_broker(lambda: self.broker.ready)
+        self.audit: AuditWriter | None = open_audit_writer(settings, self.metrics)
+        self._queue_depths = QueueDepths(self.metrics)
         self.pipeline = IngestPipeline(self.broker, adapters, schemas, self.metrics)
         self._owns_store = store is None
         self.store = store if store is not None else _open_store_if_needed(settings, table)
         self.dedup = self._deduplicator()
+        # buckets keyed by system, feed and service names: they outlive reloads
+        self.limiter: RateLimiter = open_limiter(settings)
         self._in_force = _in_force(table, self.providers, schemas)
         self.services = (
             ServiceCaller(self.broker, self.metrics, retry_after=settings.retry_after)
@@ -140,6 +147,10 @@ class Gateway:
 
     async def start(self) -> None:
         """Connect to the broker (in the background) and start the workers once it is ready."""
+        if self.audit is not None:  # closed last: requests under way still get their records
+            await self.audit.start()
+            self._stack.push_async_callback(self.audit.aclose)
+        self._stack.push_async_callback(self.limiter.aclose)
         self._stack.push_async_callback(self._close_store)
         self._start_store_housekeeping()
         await self.broker.start()
@@ -290,6 +301,11 @@ class Gateway:
             workers[self.services.label] = self.services
         return {label: w for label, w in workers.items() if labels is None or label in labels}
 
+    async def refresh_queue_depths(self) -> None:
+        """Bring the queue-depth gauges up to date (a scrape of ``/metrics`` asks)."""
+        connection = self.broker.connection if self.broker.ready else None
+        await self._queue_depths.refresh(connection, self.broker.topology)
+
     async def readiness(self) -> dict[str, str | None]:
         """Check name → None when fine, else what is wrong."""
         table = self._in_force.table
@@ -301,6 +317,8 @@ class Gateway:
         }
         if self.store is not None:
             checks["dedup"] = await _store_problem(self.store)
+        if self.audit is not None and self.settings.audit_required:
+            checks["audit"] = self.audit.problem
         if self.workers:
             stopped = [w.label for w in self.workers if not w.running]
             checks["consumers"] = f"not consuming: {', '.join(stopped)}" if stopped else None

@@ -67,6 +67,7 @@ def settings(amqp_url: str, namespace: str, tmp_path: Path) -> Settings:
         redis_url=REDIS_URL,
         redis_prefix=f"test:{namespace}",
         drop_root=str(tmp_path / "drop"),  # never the workstation's var/drop
+        audit_url=f"sqlite:///{tmp_path / 'audit.sqlite3'}",  # never the workstation's var/
         admin_key="",  # not the workstation's (make exports one); tests that need it set it
     )
 
@@ -99,7 +100,7 @@ async def start_gateway(amqp_url: str) -> AsyncIterator[Callable[..., Any]]:
         # a reload may have added queues, or dropped some from the table (not the broker)
         await delete_topology(amqp_url, gateway.broker.topology)
         await delete_topology(amqp_url, first)
-        if gateway.settings.dedup_backend == "redis":
+        if "redis" in (gateway.settings.dedup_backend, gateway.settings.rate_limit_backend):
             await delete_keys(gateway.settings.redis_prefix)
 
 
@@ -139,6 +140,7 @@ async def run_gateway(
                 "GATEWAY_REDIS_URL": REDIS_URL,
                 "GATEWAY_REDIS_PREFIX": f"test:{namespace}",
                 "GATEWAY_DROP_ROOT": str(tmp_path / "drop"),
+                "GATEWAY_AUDIT_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
                 **env,
             },
         )

@@ -1,5 +1,5 @@
 """The ``gateway`` command: ``run``, ``worker``, ``routes check|explain``, ``schemas export``,
-``dlq list|show|replay|purge``, ``asyncapi``."""
+``dlq list|show|replay|purge``, ``asyncapi``, ``keys new``, ``audit verify|query``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import asyncapi, dlq, routes, run, schemas, worker
+from gateway.cli import asyncapi, audit, dlq, keys, routes, run, schemas, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.register(commands)
     dlq.register(commands)
     asyncapi.register(commands)
+    audit.register(commands)
+    keys.register(commands)
     return parser
 
 

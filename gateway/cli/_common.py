@@ -72,9 +72,17 @@ def build_gateway(table: RoutingTable, *, run_workers: bool) -> Gateway:
 
 
 def serve_http(app: web.Application, gateway: Gateway, host: str, port: int) -> None:
-    """Serve ``app`` until SIGTERM or Ctrl-C (a graceful stop), reloading the routing table
-    on SIGHUP."""
+    """Serve ``app`` (over HTTPS when ``GATEWAY_TLS_CERT`` is set) until SIGTERM or Ctrl-C (a
+    graceful stop), reloading the routing table on SIGHUP."""
     from aiohttp import web
+
+    from gateway.security import server_ssl_context
+
+    try:
+        ssl_context = server_ssl_context(gateway.settings)
+    except ValueError as exc:  # names the setting that is wrong
+        print(f"gateway: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
 
     async def reload_on_sighup(_app: web.Application) -> None:
         gateway.reloader.reload_on_sighup()
@@ -84,6 +92,7 @@ def serve_http(app: web.Application, gateway: Gateway, host: str, port: int) -> 
         app,
         host=host,
         port=port,
+        ssl_context=ssl_context,
         access_log=None,
         print=None,
         shutdown_timeout=gateway.settings.shutdown_timeout,

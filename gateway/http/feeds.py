@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import structlog
 from aiohttp import web
 
+from gateway.audit.http import REQUEST_BODY
 from gateway.errors import (
     AccessDeniedError,
     BadRequestError,
+    DisabledError,
     MalformedJsonError,
     NotFoundError,
     PayloadTooLargeError,
@@ -27,8 +30,9 @@ from gateway.ingest import (
     RecordReceipt,
     publish_once,
 )
+from gateway.ratelimit import admit
 from gateway.routing import FeedSpec, RoutingTable
-from gateway.security import authenticate
+from gateway.security import authenticate_request
 
 if TYPE_CHECKING:
     from gateway.runtime import Gateway
@@ -40,6 +44,7 @@ async def push_feed(request: web.Request) -> web.Response:
     table = gateway.table  # one table for the whole request, whatever a reload does meanwhile
     access = request[ACCESS]
     client, name, feed = open_feed(request, table, request.match_info["feed"], "rest")
+    await admit(gateway.limiter, table, client, "feed", name)
     access.user_id = optional_header(request, "X-User-Id")
     access.issue = optional_header(request, "X-Issue")
     message_id = optional_header(request, "X-Message-Id")
@@ -88,11 +93,11 @@ def open_feed(
 ) -> tuple[str, str, FeedSpec]:
     """(client, feed name, feed) once the caller is known and may push to the feed over
     ``channel`` (401, 404, 403, then 404 ``client.wrong_channel`` naming where the feed is
-    pushed); recorded in the access record."""
+    pushed, then 503 ``gateway.disabled``); recorded in the access record."""
     access = request[ACCESS]
     if access.kind == "other":  # a WSDL download keeps its own kind
         access.kind = "feed"
-    client = authenticate(request.headers, table)
+    client = authenticate_request(request, table)
     access.client = client
     feed = table.feeds.get(name)
     if feed is None:
@@ -115,6 +120,11 @@ def open_feed(
             f"feed {name!r} is pushed over {feed.channel.upper()}, at {where}; not here",
             code="client.wrong_channel",
             details={"channel": feed.channel},
+        )
+    if not feed.enabled:
+        raise DisabledError(
+            f"feed {name!r} is disabled (enabled: false in the routing table)",
+            retry_after=request.app[GATEWAY].settings.retry_after,
         )
     return client, name, feed
 
@@ -152,6 +162,8 @@ async def accept(
         )
     access.record_count = len(records)
     prepared = gateway.pipeline.prepare(table, feed, ingest)
+    if len(prepared) == 1:  # a batch's lines carry the correlation id its access event has
+        structlog.contextvars.bind_contextvars(message_id=prepared[0].envelope.message_id)
     outcome = await _publish_once(gateway, ingest.feed, feed, prepared)
     access.message_ids = outcome.accepted
     receipts = sorted(outcome.receipts, key=lambda r: r.index)
@@ -196,14 +208,17 @@ async def read_body(request: web.Request, limit: int, content_types: tuple[str, 
     if request.content_length is not None:
         if request.content_length > limit:
             raise too_large
-        return await request.read()  # exactly Content-Length bytes, within client_max_size
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body = await request.read()  # exactly Content-Length bytes, within client_max_size
+    else:
+        chunks, size = [], 0
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        body = b"".join(chunks)
+    request[REQUEST_BODY] = body
+    return body
 
 
 def parse_json(body: bytes) -> Any:

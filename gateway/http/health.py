@@ -30,8 +30,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
-    gateway_metrics = request.app[GATEWAY].metrics
+    """Prometheus text exposition, with the broker's queue depths read afresh."""
+    gateway = request.app[GATEWAY]
+    await gateway.refresh_queue_depths()
+    gateway_metrics = gateway.metrics
     response = web.Response(body=gateway_metrics.render())
     response.headers["Content-Type"] = gateway_metrics.content_type
     return response

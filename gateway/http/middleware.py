@@ -12,7 +12,10 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from gateway.audit import AuditWriter
+from gateway.audit.http import exchange_entry
 from gateway.errors import (
+    AuditUnavailableError,
     BadRequestError,
     GatewayError,
     InternalError,
@@ -20,6 +23,7 @@ from gateway.errors import (
     PayloadTooLargeError,
 )
 from gateway.http.access import ACCESS, AccessRecord, access_log, new_error_id
+from gateway.http.state import GATEWAY
 from gateway.metrics import Metrics
 
 log = structlog.get_logger("gateway.http")
@@ -27,6 +31,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HEADER_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 #: paths that are probed every few seconds and would drown the access log
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: paths whose exchanges the audit log does not record (probes, the public API description)
+_UNAUDITED_PATHS = _QUIET_PATHS | {"/openapi.json"}
 
 
 def optional_header(request: web.Request, name: str) -> str | None:
@@ -89,11 +95,14 @@ def make_middleware(metrics: Metrics) -> Middleware:
             correlation_id, bad_correlation = str(uuid.uuid4()), exc
         access = AccessRecord(request.method, request.path, correlation_id)
         request[ACCESS] = access
+        audit = None if request.path in _UNAUDITED_PATHS else request.app[GATEWAY].audit
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
             response: web.StreamResponse
             try:
                 if bad_correlation is not None:
                     raise bad_correlation
+                if audit is not None and request.app[GATEWAY].settings.audit_required:
+                    audit.refuse_if_unavailable()  # before anything is served: never unlogged
                 response = await handler(request)
             except GatewayError as exc:
                 response = _failed(request, access, exc)
@@ -110,9 +119,13 @@ def make_middleware(metrics: Metrics) -> Middleware:
             response.headers["X-Correlation-Id"] = correlation_id
             access.status = response.status
             access.bytes_out = response.content_length or 0
+            if audit is not None and access.error_code != AuditUnavailableError.default_code:
+                response = await _audited(request, access, response, audit)
             if request.path not in _QUIET_PATHS:
                 target = access.feed or access.service or ""
                 metrics.requests.labels(access.kind, target, str(response.status)).inc()
+                if access.error_code is not None:
+                    metrics.errors.labels(access.kind, target, access.error_code).inc()
                 if target:
                     metrics.request_seconds.labels(target).observe(access.latency_ms() / 1000)
                 access_log.info("access", **access.event())
@@ -130,3 +143,32 @@ def _failed(
         access.outcome = "error"
     render: ErrorRenderer = request.get(ERROR_RENDERER, error_response)
     return render(error, access.error_id)
+
+
+async def _audited(
+    request: web.Request, access: AccessRecord, response: web.StreamResponse, audit: AuditWriter
+) -> web.StreamResponse:
+    """``response`` once the exchange's audit record is durable; if it cannot be written,
+    503 ``gateway.audit_unavailable`` instead (or, with GATEWAY_AUDIT_REQUIRED=false,
+    ``response`` and an error in the log)."""
+    gateway = request.app[GATEWAY]
+    try:
+        try:
+            entry = await exchange_entry(request, access, response, gateway.table)
+        except Exception as exc:
+            log.exception("audit.entry_failed", path=request.path)
+            raise AuditUnavailableError(
+                f"the audit record could not be built: {exc!r}",
+                retry_after=gateway.settings.retry_after,
+            ) from exc
+        await audit.append(entry)
+    except AuditUnavailableError as exc:
+        if not gateway.settings.audit_required:
+            log.error("audit.not_recorded", error=exc.message, status=access.status)
+            return response
+        failed = _failed(request, access, exc)
+        failed.headers["X-Correlation-Id"] = access.correlation_id
+        access.status = failed.status
+        access.bytes_out = failed.content_length or 0
+        return failed
+    return response

@@ -1,7 +1,9 @@
 """``POST /v1/services/{service}``: a record request, answered with the canonical record.
 
-Checks in a fixed order, each with its own code: the caller's key (401), the service
-(404 ``client.unknown_service``), the caller's right to it (403), what the service requires
+Checks in a fixed order, each with its own code: the caller's key or certificate (401), the
+service (404 ``client.unknown_service``), the caller's right to it (403), whether it is
+enabled (503 ``gateway.disabled``), the rate limits (429 ``client.rate_limited``), what the
+service requires
 (400 ``client.missing_user_id`` / ``client.missing_issue``), the query (415, 413, 400, 422).
 Then the request goes through RabbitMQ to the service's provider worker and its reply comes
 back as the answer, or as the provider's error: 404 ``provider.not_found``, 502
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 from gateway.errors import (
     AccessDeniedError,
     BadRequestError,
+    DisabledError,
     GatewayError,
     NotFoundError,
     SchemaViolationError,
@@ -32,8 +35,9 @@ from gateway.http.access import ACCESS
 from gateway.http.feeds import parse_json, read_body
 from gateway.http.middleware import optional_header
 from gateway.http.state import GATEWAY
+from gateway.ratelimit import admit
 from gateway.routing import RoutingTable, ServiceSpec
-from gateway.security import authenticate
+from gateway.security import authenticate_request
 from gateway.services import Reply
 from gateway.services import messages as m
 from schemas import Query
@@ -47,6 +51,7 @@ async def call_service(request: web.Request) -> web.Response:
     now = gateway.in_force  # one table for the whole request, whatever a reload does meanwhile
     access = request[ACCESS]
     client, name, service = open_service(request, now.table, request.match_info["service"])
+    await admit(gateway.limiter, now.table, client, "service", name)
     access.user_id = optional_header(request, "X-User-Id")
     access.issue = optional_header(request, "X-Issue")
     check_required(name, service, access.user_id, access.issue, _HEADERS)
@@ -69,11 +74,12 @@ def open_service(
     request: web.Request, table: RoutingTable, name: str
 ) -> tuple[str, str, ServiceSpec]:
     """(client, service name, service) once the caller is known and may call the service
-    (401, 404, 403, in that order); recorded in the access record."""
+    (401, 404, 403, 503 ``gateway.disabled``, in that order); recorded in the access
+    record."""
     access = request[ACCESS]
     if access.kind == "other":  # a WSDL download keeps its own kind
         access.kind = "service"
-    client = authenticate(request.headers, table)
+    client = authenticate_request(request, table)
     access.client = client
     service = table.services.get(name)
     if service is None or request.app[GATEWAY].services is None:
@@ -81,6 +87,11 @@ def open_service(
     access.service = name
     if not table.may_call(client, service):
         raise AccessDeniedError(f"system {client!r} may not call service {name!r}")
+    if not service.enabled:
+        raise DisabledError(
+            f"service {name!r} is disabled (enabled: false in the routing table)",
+            retry_after=request.app[GATEWAY].settings.retry_after,
+        )
     return client, name, service
 
 

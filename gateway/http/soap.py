@@ -1,7 +1,8 @@
 """``/soap/{name}``: feeds pushed over SOAP 1.1 or 1.2, and their WSDLs.
 
     POST /soap/{feed}        the Push operation: authenticate (401), find the feed (404), may the
-                             caller push to it (403), is it a SOAP feed; read the body within the
+                             caller push to it (403), is it a SOAP feed, is it enabled (503),
+                             the rate limits (429); read the body within the
                              limit (413), parse it hardened, read the envelope and the X-Road
                              headers, the records by the adapter's native shape; then the path
                              every push takes (``accept``): 200 with a receipt per record, once
@@ -37,6 +38,7 @@ from gateway.http.middleware import ERROR_RENDERER
 from gateway.http.services import ask, check_required, open_service
 from gateway.http.state import GATEWAY
 from gateway.ingest import IngestRequest
+from gateway.ratelimit import admit
 from gateway.routing import RoutingTable
 from gateway.soap import (
     FAULT_NSMAP,
@@ -120,6 +122,7 @@ async def _ask_service(
     gateway = request.app[GATEWAY]
     access = request[ACCESS]
     client, name, service = open_service(request, now.table, request.match_info["name"])
+    await admit(gateway.limiter, now.table, client, "service", name)
     body = await read_body(request, gateway.settings.max_body_bytes, (version.content_type,))
     access.bytes_in = len(body)
     access.request_sha256 = hashlib.sha256(body).hexdigest()
@@ -151,6 +154,7 @@ async def _push(
     gateway = request.app[GATEWAY]
     access = request[ACCESS]
     client, name, feed = open_feed(request, table, request.match_info["name"], "soap")
+    await admit(gateway.limiter, table, client, "feed", name)
 
     body = await read_body(request, gateway.settings.max_body_bytes, (version.content_type,))
     access.bytes_in = len(body)

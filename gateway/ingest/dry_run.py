@@ -1,7 +1,8 @@
 """What a push of one record would come to, without a broker: the checks the push meets (the
-sender, the feed, the record) in the order the gateway makes them, then every route with each
-of its conditions. ``gateway routes explain`` prints it; ``gateway routes test`` compares it
-with what a test case expects."""
+sender, the feed, whether it is enabled, the record) in the order the gateway makes them, then
+every route with each of its conditions (rate limits depend on traffic and are not tried).
+``gateway routes explain`` prints it; ``gateway routes test`` compares it with what a test
+case expects."""
 
 from __future__ import annotations
 
@@ -89,6 +90,13 @@ def dry_run(
             client,
             "client.access_denied",
             f"system {client!r} may not push to feed {feed_name!r} (not in its from:)",
+        )
+    if not feed.enabled:
+        return DryRun(
+            feed_name,
+            client,
+            "gateway.disabled",
+            f"feed {feed_name!r} is disabled (enabled: false): pushes get 503",
         )
     try:
         payload = canonicalize(adapters[feed.adapter], schemas[feed.schema_id], native)

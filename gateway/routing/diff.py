@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from gateway.routing.spec import RoutingSpec
 
-SECTIONS = ("systems", "feeds", "routes", "destinations", "services")
+SECTIONS = ("systems", "groups", "feeds", "routes", "destinations", "services")
 
 
 def routing_diff(old: RoutingSpec, new: RoutingSpec) -> dict[str, dict[str, list[str]]]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import math
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -32,7 +33,6 @@ MIN_API_KEY_LENGTH = 16
 SystemId = Annotated[
     str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$", max_length=64)
 ]
-SystemPattern = Annotated[str, StringConstraints(pattern=r"^[a-z0-9*][a-z0-9.*-]*$", max_length=64)]
 FeedName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
 RouteName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9.-]*$", max_length=100)]
 DestinationName = Annotated[
@@ -85,14 +85,28 @@ def substitute_env(value: str, env: Mapping[str, str]) -> str:
     return _ENV_REF.sub(replace, value)
 
 
+_SHA256_ENTRY = re.compile(r"sha256:([0-9A-Fa-f]{64})")
+
+
 def _api_key_digest(value: str, info: ValidationInfo) -> str:
-    match = _ENV_REF.fullmatch(value.strip())
+    """``${VARIABLE}`` (the key, from the environment) or ``sha256:<64 hex digits>`` (its
+    digest, as ``gateway keys new`` prints it): either way, the key's SHA-256 in hex."""
+    text = value.strip()
+    digest = _SHA256_ENTRY.fullmatch(text)
+    if digest is not None:
+        return digest.group(1).lower()
+    if text.lower().startswith("sha256:"):
+        raise ValueError(
+            "a key's digest is written sha256: and 64 hexadecimal digits "
+            f"(found {len(text) - len('sha256:')} characters after sha256:)"
+        )
+    match = _ENV_REF.fullmatch(text)
     if match is None:
         raise ValueError(
-            "an API key must come from the environment, written as ${VARIABLE}; "
-            "never write a key in clear"
+            "an API key is written as its digest, sha256:<64 hex digits> (gateway keys new "
+            "prints it), or comes from the environment as ${VARIABLE}; never write a key in clear"
         )
-    key = substitute_env(value.strip(), _env(info))
+    key = substitute_env(text, _env(info))
     if len(key) < MIN_API_KEY_LENGTH:
         raise ValueError(
             f"the key in {match.group(1)} is too short "
@@ -107,6 +121,8 @@ def api_key_digest(key: str) -> str:
 
 
 ApiKeyDigest = Annotated[str, AfterValidator(_api_key_digest)]
+"""An API key as routing.yaml gives it (``sha256:<hex>`` or ``${VARIABLE}``), kept as its
+SHA-256 in hex: the key itself is never kept."""
 
 
 def _substitute_from_context(value: str, info: ValidationInfo) -> str:
@@ -125,12 +141,217 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+_GROUP_NAME = re.compile(r"[a-z][a-z0-9_.-]*")
+_SYSTEM_PATTERN = re.compile(r"[a-z0-9*][a-z0-9.*-]*")
+
+GroupName = Annotated[str, StringConstraints(pattern=_GROUP_NAME.pattern, max_length=64)]
+
+
+def _system_pattern(value: str) -> str:
+    if len(value) > 64 or _SYSTEM_PATTERN.fullmatch(value) is None:
+        raise ValueError(
+            f"{value!r} is not a system id or pattern: lower-case letters, digits, . - and * "
+            "(agencies.*)"
+        )
+    return value
+
+
+def _grantee(value: str) -> str:
+    if value.startswith("@"):
+        if len(value) > 65 or _GROUP_NAME.fullmatch(value[1:]) is None:
+            raise ValueError(
+                f"{value!r} is not a group reference: @ and the name of one of groups: "
+                "(lower-case letters, digits, _ . -)"
+            )
+        return value
+    if len(value) > 64 or _SYSTEM_PATTERN.fullmatch(value) is None:
+        raise ValueError(
+            f"{value!r} is neither a system id, a pattern (agencies.*) nor a group (@name)"
+        )
+    return value
+
+
+SystemPattern = Annotated[str, AfterValidator(_system_pattern)]
+"""A system id, or a glob pattern over system ids (``agencies.*``)."""
+
+GroupMembers = Annotated[tuple[SystemPattern, ...], Field(min_length=1)]
+
+Grantee = Annotated[str, AfterValidator(_grantee)]
+"""Who a feed's ``from`` or a service's ``allow`` names: a system id, a pattern, or
+``@group``."""
+
+
+_RATE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)?\s*(ms|s|m|h|d)")
+
+
+def parse_rate(value: object) -> tuple[float, float]:
+    """``"100/s"``, ``"10/m"``, ``"5/10s"``, ``"1000/h"`` → (count, period in seconds)."""
+    match = _RATE.fullmatch(str(value).strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a rate: write it like 100/s, 10/m, 1000/h or 5/10s")
+    count = float(match.group(1))
+    period = float(match.group(2) or 1) * _UNIT_SECONDS[match.group(3)]
+    if count <= 0 or period <= 0:
+        raise ValueError(f"{value!r}: a rate must be more than zero")
+    return count, period
+
+
+def _rate(value: str) -> str:
+    parse_rate(value)
+    return value.strip()
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
+
+
+class RateLimitSpec(_Spec):
+    """A token bucket: ``rate`` tokens come back per period, at most ``burst`` are kept; each
+    request takes one."""
+
+    rate: Rate = Field(description="100/s, 10/m, 1000/h, 5/10s")
+    burst: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="default: the count of rate (100 for 100/s)"
+    )
+
+    @property
+    def per_second(self) -> float:
+        """Tokens that come back per second."""
+        count, period = parse_rate(self.rate)
+        return count / period
+
+    @property
+    def capacity(self) -> int:
+        """The most tokens the bucket keeps: ``burst``, or the count of ``rate``."""
+        if self.burst is not None:
+            return self.burst
+        count, _ = parse_rate(self.rate)
+        return max(1, math.ceil(count))
+
+
+# the attribute types of a distinguished name, by any name they are written with
+_DN_TYPES: Final = {
+    "COMMONNAME": "CN",
+    "ORGANIZATIONNAME": "O",
+    "ORGANIZATIONALUNITNAME": "OU",
+    "COUNTRYNAME": "C",
+    "LOCALITYNAME": "L",
+    "STATEORPROVINCENAME": "ST",
+    "S": "ST",
+    "STREETADDRESS": "STREET",
+    "DOMAINCOMPONENT": "DC",
+    "USERID": "UID",
+    "E": "EMAILADDRESS",
+    "SERIALNUMBER": "SERIALNUMBER",
+}
+_DN_TYPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+")
+
+DistinguishedName = frozenset[tuple[str, str]]
+"""A certificate subject as a set of (attribute type, value): ``CN=a,O=b`` is
+``{("CN", "a"), ("O", "b")}``; the order attributes are written in does not matter."""
+
+
+def dn_attribute(kind: str, value: str) -> tuple[str, str]:
+    """One attribute in its compared form: the type's short upper-case name, the value as
+    written (``commonName`` → ``CN``)."""
+    upper = kind.strip().upper()
+    return _DN_TYPES.get(upper, upper), value
+
+
+def parse_subject(text: str) -> DistinguishedName:
+    """``CN=e-tergov,O=Prosecutor General's Office,C=UZ`` (RFC 4514: ``,`` or ``+`` between
+    attributes, ``\\`` escapes the next character) → its attributes."""
+    attributes: set[tuple[str, str]] = set()
+    kind: str | None = None  # the type of the attribute being read, once its = was seen
+    current: list[str] = []
+
+    def close() -> None:
+        written = f"{kind}={''.join(current)}" if kind is not None else "".join(current)
+        if kind is None or _DN_TYPE.fullmatch(kind.strip()) is None or not "".join(current).strip():
+            raise ValueError(
+                f"{written.strip()!r} is not an attribute of a subject: write TYPE=value, "
+                "e.g. CN=e-tergov,O=Prosecutor General's Office,C=UZ"
+            )
+        attributes.add(dn_attribute(kind, "".join(current).strip()))
+
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            escaped = next(chars, None)
+            if escaped is None:
+                raise ValueError("a subject cannot end with \\")
+            current.append(escaped)
+        elif char in ",+":
+            close()
+            kind, current = None, []
+        elif char == "=" and kind is None:
+            kind, current = "".join(current), []
+        else:
+            current.append(char)
+    close()
+    return frozenset(attributes)
+
+
+_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){31}")
+
+
+class CertificateSpec(_Spec):
+    """A TLS client certificate that identifies its system: by subject or by fingerprint."""
+
+    subject: str | None = Field(
+        default=None, min_length=1, max_length=1000, description="CN=...,O=...,C=..."
+    )
+    sha256: str | None = Field(
+        default=None, description="SHA-256 fingerprint of the certificate (DER), hex"
+    )
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_subject(value)
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if _FINGERPRINT.fullmatch(text) is None or (":" in text and text.count(":") != 31):
+            raise ValueError(
+                "a fingerprint is the certificate's SHA-256: 64 hexadecimal digits, with or "
+                "without a colon between each two (openssl x509 -fingerprint -sha256)"
+            )
+        return text.replace(":", "").lower()
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CertificateSpec:
+        if (self.subject is None) == (self.sha256 is None):
+            raise ValueError("give exactly one of subject or sha256")
+        return self
+
+    @property
+    def distinguished_name(self) -> DistinguishedName | None:
+        """The subject's attributes (None when the certificate is named by fingerprint)."""
+        return None if self.subject is None else parse_subject(self.subject)
+
+
 class SystemSpec(_Spec):
     """A system that may talk to the gateway (a ministry's system, a prosecutorial system)."""
 
     title: str = Field(min_length=1, max_length=200)
     api_keys: tuple[ApiKeyDigest, ...] = Field(
-        default=(), description="${VARIABLE} references; kept only as SHA-256 digests"
+        default=(),
+        description="sha256:<hex> digests or ${VARIABLE} references; kept only as SHA-256 digests",
+    )
+    revoked_keys: tuple[ApiKeyDigest, ...] = Field(
+        default=(), description="keys no longer accepted (401 client.key_revoked)"
+    )
+    certificates: tuple[CertificateSpec, ...] = Field(
+        default=(), description="TLS client certificates that identify this system"
+    )
+    rate_limit: RateLimitSpec | None = Field(
+        default=None, description="one bucket for every request of this system"
     )
 
 
@@ -223,7 +444,11 @@ class FileFeedSpec(_Spec):
 class FeedSpec(_Spec):
     """A one-way inbound flow: who may push, how it is mapped, what it becomes."""
 
-    from_: tuple[SystemPattern, ...] = Field(alias="from", min_length=1)
+    from_: tuple[Grantee, ...] = Field(alias="from", min_length=1)
+    enabled: bool = Field(default=True, description="false: pushes get 503 gateway.disabled")
+    rate_limit: RateLimitSpec | None = Field(
+        default=None, description="one bucket for every push to this feed, whoever sends"
+    )
     channel: Literal["rest", "soap", "file"] = "rest"
     adapter: str = Field(min_length=1)
     schema_id: str = Field(alias="schema", pattern=r"^[a-z][a-z0-9_]*/[0-9]+$")
@@ -427,7 +652,11 @@ class ServiceSpec(_Spec):
 
     description: str = ""
     provider: ProviderSpec
-    allow: tuple[SystemPattern, ...] = Field(min_length=1)
+    allow: tuple[Grantee, ...] = Field(min_length=1)
+    enabled: bool = Field(default=True, description="false: requests get 503 gateway.disabled")
+    rate_limit: RateLimitSpec | None = Field(
+        default=None, description="one bucket for every request to this service, whoever asks"
+    )
     require: tuple[Literal["user_id", "issue"], ...] = ()
     timeout: Duration = Field(default=10.0, gt=0, le=300, description="the caller's whole wait")
     prefetch: int = Field(default=32, ge=1, le=1000)
@@ -443,6 +672,10 @@ class RoutingSpec(_Spec):
 
     version: Literal[1]
     systems: dict[SystemId, SystemSpec] = Field(default_factory=dict)
+    groups: dict[GroupName, GroupMembers] = Field(
+        default_factory=dict,
+        description="named groups of systems (X-Road's local groups), granted as @name",
+    )
     feeds: dict[FeedName, FeedSpec] = Field(default_factory=dict)
     routes: tuple[RouteSpec, ...] = ()
     destinations: dict[DestinationName, DestinationSpec] = Field(default_factory=dict)

@@ -25,6 +25,7 @@ from gateway.errors import ConfigProblem, RoutingConfigError
 from gateway.routing.loader import KeyPath, YamlDocument, parse_yaml, pydantic_problems
 from gateway.routing.spec import (
     DestinationSpec,
+    DistinguishedName,
     FeedSpec,
     RouteSpec,
     RoutingSpec,
@@ -168,11 +169,19 @@ class RoutingTable:
     spec: RoutingSpec
     routes: tuple[Route, ...]
     _systems_by_key: Mapping[str, str] = field(repr=False)
+    _revoked_by: Mapping[str, str] = field(repr=False)
+    _systems_by_subject: Mapping[DistinguishedName, str] = field(repr=False)
+    _systems_by_fingerprint: Mapping[str, str] = field(repr=False)
 
     @property
     def systems(self) -> Mapping[str, SystemSpec]:
         """System id → its spec."""
         return self.spec.systems
+
+    @property
+    def groups(self) -> Mapping[str, tuple[str, ...]]:
+        """Group name → its members (system ids or patterns)."""
+        return self.spec.groups
 
     @property
     def feeds(self) -> Mapping[str, FeedSpec]:
@@ -189,17 +198,44 @@ class RoutingTable:
         """Service name → its spec."""
         return self.spec.services
 
+    # Keys are looked up by their SHA-256, never compared as they are: how long finding a
+    # digest takes can tell only about the digest, and a digest tells nothing of any key
+    # (SHA-256 is preimage resistant), so the lookup does the work of a constant-time compare.
     def authenticate(self, api_key: str) -> str | None:
         """The system that owns ``api_key``, or None."""
         return self._systems_by_key.get(api_key_digest(api_key))
 
+    def revoked_by(self, api_key: str) -> str | None:
+        """The system that revoked ``api_key`` (its ``revoked_keys``), or None."""
+        return self._revoked_by.get(api_key_digest(api_key))
+
+    def certificate_owner(self, subject: DistinguishedName, sha256: str) -> str | None:
+        """The system a client certificate identifies, by its fingerprint first, then by its
+        subject; None when it identifies none."""
+        return self._systems_by_fingerprint.get(sha256) or self._systems_by_subject.get(subject)
+
+    def grants(self, system: str, grantees: Iterable[str]) -> bool:
+        """True when one of ``grantees`` names ``system``: its id, a glob pattern matching it,
+        or ``@group`` with a member that does."""
+        return _grants(self.spec, system, grantees)
+
     def may_push(self, system: str, feed: FeedSpec) -> bool:
-        """True when ``system`` is among the feed's ``from`` (glob patterns allowed)."""
-        return any(fnmatch.fnmatchcase(system, pattern) for pattern in feed.from_)
+        """True when ``system`` is among the feed's ``from`` (patterns and groups allowed)."""
+        return self.grants(system, feed.from_)
 
     def may_call(self, system: str, service: ServiceSpec) -> bool:
-        """True when ``system`` is among the service's ``allow`` (glob patterns allowed)."""
-        return any(fnmatch.fnmatchcase(system, pattern) for pattern in service.allow)
+        """True when ``system`` is among the service's ``allow`` (patterns and groups
+        allowed)."""
+        return self.grants(system, service.allow)
+
+    def open_file_feed(self, name: str) -> FeedSpec | None:
+        """The file feed ``name`` while files dropped for it are to be taken: it is a file
+        feed, enabled, and the system that owns its directory may push to it; else None
+        (its files wait in the inbox)."""
+        feed = self.spec.feeds.get(name)
+        if feed is None or feed.file is None or not feed.enabled:
+            return None
+        return feed if self.may_push(feed.file.system, feed) else None
 
     def route(self, ctx: MatchContext) -> tuple[str, ...]:
         """The destinations of a message: the union over every route taken, or ``unrouted``."""
@@ -277,10 +313,27 @@ def compile_routing_table(
             for system_id, system in spec.systems.items()
             for digest in system.api_keys
         },
+        _revoked_by={
+            digest: system_id
+            for system_id, system in spec.systems.items()
+            for digest in system.revoked_keys
+        },
+        _systems_by_subject={
+            dn: system_id
+            for system_id, system in spec.systems.items()
+            for certificate in system.certificates
+            if (dn := certificate.distinguished_name) is not None
+        },
+        _systems_by_fingerprint={
+            certificate.sha256: system_id
+            for system_id, system in spec.systems.items()
+            for certificate in system.certificates
+            if certificate.sha256 is not None
+        },
     )
 
 
-_SECTIONS = ("systems", "feeds", "routes", "destinations", "services")
+_SECTIONS = ("systems", "groups", "feeds", "routes", "destinations", "services")
 
 
 def _validate(
@@ -338,20 +391,15 @@ def _cross_check(
     def problem(path: KeyPath, message: str) -> None:
         problems.append(doc.problem(path, message))
 
-    key_owner: dict[str, str] = {}
-    for system_id, system in spec.systems.items():
-        for i, digest in enumerate(system.api_keys):
-            if digest in key_owner:
-                problem(
-                    ("systems", system_id, "api_keys", i),
-                    f"the same key is already given to {key_owner[digest]}",
-                )
-            key_owner.setdefault(digest, system_id)
+    _check_identities(spec, problem)
+    _check_groups(spec, refused_systems, problem)
+    refused_groups = {str(g) for g in removed.get("groups", ())}
 
     for name, feed in spec.feeds.items():
-        for i, pattern in enumerate(feed.from_):
-            if not any(fnmatch.fnmatchcase(s, pattern) for s in (*spec.systems, *refused_systems)):
-                problem(("feeds", name, "from", i), f"{pattern!r} matches no system")
+        for i, grantee in enumerate(feed.from_):
+            _check_grantee(
+                grantee, spec, refused_systems, refused_groups, ("feeds", name, "from", i), problem
+            )
         if feed.schema_id not in schemas:
             problem(
                 ("feeds", name, "schema"),
@@ -426,6 +474,75 @@ def _cross_check(
     return problems
 
 
+def _check_identities(spec: RoutingSpec, problem: Any) -> None:
+    """A key, a certificate subject or a fingerprint identifies one system only; a revoked
+    key is given to no system."""
+    key_owner: dict[str, str] = {}
+    for system_id, system in spec.systems.items():
+        for i, digest in enumerate(system.api_keys):
+            if digest in key_owner:
+                problem(
+                    ("systems", system_id, "api_keys", i),
+                    f"the same key is already given to {key_owner[digest]}",
+                )
+            key_owner.setdefault(digest, system_id)
+    for system_id, system in spec.systems.items():
+        for i, digest in enumerate(system.revoked_keys):
+            if digest in key_owner:
+                problem(
+                    ("systems", system_id, "revoked_keys", i),
+                    f"this key is revoked, but still in the api_keys of {key_owner[digest]}",
+                )
+    certificate_owner: dict[object, str] = {}
+    for system_id, system in spec.systems.items():
+        for i, certificate in enumerate(system.certificates):
+            identity: object = certificate.sha256 or certificate.distinguished_name
+            what = "fingerprint" if certificate.sha256 else "subject"
+            if identity in certificate_owner:
+                problem(
+                    ("systems", system_id, "certificates", i),
+                    f"the same certificate {what} already identifies {certificate_owner[identity]}",
+                )
+            certificate_owner.setdefault(identity, system_id)
+
+
+def _check_groups(spec: RoutingSpec, refused_systems: set[str], problem: Any) -> None:
+    """Each member of a group names a system (a pattern: at least one)."""
+    known = (*spec.systems, *refused_systems)
+    for group, members in spec.groups.items():
+        for i, member in enumerate(members):
+            if not any(fnmatch.fnmatchcase(s, member) for s in known):
+                problem(("groups", group, i), f"{member!r} matches no system")
+
+
+def _check_grantee(
+    grantee: str,
+    spec: RoutingSpec,
+    refused_systems: set[str],
+    refused_groups: set[str],
+    path: KeyPath,
+    problem: Any,
+) -> None:
+    """A ``from``/``allow`` entry names a group that exists, or matches a system."""
+    if grantee.startswith("@"):
+        group = grantee[1:]
+        if group not in spec.groups and group not in refused_groups:
+            known = ", ".join(f"@{g}" for g in sorted(spec.groups)) or "none"
+            problem(path, f"unknown group {grantee!r} (groups: {known})")
+        return
+    if not any(fnmatch.fnmatchcase(s, grantee) for s in (*spec.systems, *refused_systems)):
+        problem(path, f"{grantee!r} matches no system")
+
+
+def _grants(spec: RoutingSpec, system: str, grantees: Iterable[str]) -> bool:
+    """True when one of ``grantees`` (ids, patterns, ``@group``) names ``system``."""
+    for grantee in grantees:
+        members = spec.groups.get(grantee[1:], ()) if grantee.startswith("@") else (grantee,)
+        if any(fnmatch.fnmatchcase(system, member) for member in members):
+            return True
+    return False
+
+
 def _non_xml_name(adapter: AdapterLike) -> str | None:
     """The first native field name of ``adapter`` that cannot name an XML element (a CSV
     column such as ``Номер проверки``), or None. Adapters that describe no shape pass."""
@@ -461,7 +578,7 @@ def _check_file_feed(
     if system not in spec.systems:
         if system not in refused_systems:
             problem(("feeds", name, "file", "system"), f"unknown system {system!r}")
-    elif not any(fnmatch.fnmatchcase(system, pattern) for pattern in feed.from_):
+    elif not _grants(spec, system, feed.from_):
         problem(
             ("feeds", name, "file", "system"),
             f"system {system!r} may not push to this feed: it is not matched by from",
@@ -482,13 +599,22 @@ def _check_services(
 ) -> list[ConfigProblem]:
     """Services: who may call them exists; the provider adapter exists and has what it needs."""
     problems: list[ConfigProblem] = []
-    systems = {*spec.systems, *(str(s) for s in removed.get("systems", ()))}
+    refused_systems = {str(s) for s in removed.get("systems", ())}
+    refused_groups = {str(g) for g in removed.get("groups", ())}
+
+    def problem(path: KeyPath, message: str) -> None:
+        problems.append(doc.problem(path, message))
+
     for name, service in spec.services.items():
-        for i, pattern in enumerate(service.allow):
-            if not any(fnmatch.fnmatchcase(s, pattern) for s in systems):
-                problems.append(
-                    doc.problem(("services", name, "allow", i), f"{pattern!r} matches no system")
-                )
+        for i, grantee in enumerate(service.allow):
+            _check_grantee(
+                grantee,
+                spec,
+                refused_systems,
+                refused_groups,
+                ("services", name, "allow", i),
+                problem,
+            )
         where = ("services", name, "provider")
         provider = providers.get(service.provider.adapter)
         if provider is None:

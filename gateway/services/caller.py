@@ -109,6 +109,7 @@ class ServiceCaller:
             headers={**headers, m.SERVICE: service, m.DEADLINE: str(m.deadline_after(timeout))},
         )
         started = time.monotonic()
+        structlog.contextvars.bind_contextvars(message_id=request_id)
         try:
             try:
                 await channel.default_exchange.publish(

@@ -123,6 +123,7 @@ class ProviderWorker:
     async def _answer_request(self, message: AbstractIncomingMessage) -> None:
         headers = message.headers or {}
         with structlog.contextvars.bound_contextvars(
+            message_id=message.message_id,
             request_id=message.correlation_id,
             correlation_id=headers.get(m.CORRELATION),
             service=self.service,

@@ -38,6 +38,9 @@ _SIDES: Final = {"client": "Client", "gateway": "Server", "provider": "Server.Pr
 _EXCEPTIONS: Final = {
     "client.missing_key": "Client.Authentication.MissingKey",
     "client.unknown_key": "Client.Authentication.UnknownKey",
+    "client.key_revoked": "Client.Authentication.KeyRevoked",
+    "client.unknown_certificate": "Client.Authentication.UnknownCertificate",
+    "client.identity_mismatch": "Client.Authentication.IdentityMismatch",
     "client.unauthenticated": "Client.Authentication",
 }
 # XML 1.0 cannot carry these characters at all, not even escaped

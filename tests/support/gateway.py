@@ -11,6 +11,7 @@ from gateway.config import Settings
 from gateway.http import make_app
 from gateway.routing import RoutingTable, compile_routing_table
 from gateway.runtime import Gateway
+from gateway.security import server_ssl_context
 from schemas import REGISTRY
 from tests.support import keys
 from tests.support.records import ROUTING_YAML
@@ -37,15 +38,18 @@ async def serve(
 ) -> tuple[Gateway, TestClient[Any, Any]]:
     """Start a gateway and an HTTP client for it (the caller closes the client).
 
-    ``options`` go to Gateway (deliverers, store, run_workers, env).
+    ``options`` go to Gateway (deliverers, store, run_workers, env). With
+    ``settings.tls_cert`` the server speaks HTTPS, as ``gateway run`` does.
     """
     options.setdefault("providers", PROVIDERS)
     options.setdefault("env", keys.ENV)  # for reloads
     gateway = Gateway(
         settings, table or repository_table(), adapters=ADAPTERS, schemas=REGISTRY, **options
     )
-    client: TestClient[Any, Any] = TestClient(TestServer(make_app(gateway)))
-    await client.start_server()
+    server = TestServer(make_app(gateway))
+    await server.start_server(ssl=server_ssl_context(settings))
+    client: TestClient[Any, Any] = TestClient(server)
+    await client.start_server()  # started already: only binds the client to it
     if wait_ready:
         await gateway.broker.wait_ready(15)
         await gateway.wait_workers(15)

@@ -66,3 +66,19 @@ async def test_probes_are_not_access_logged(gateway_client):
         await client.get("/readyz")
         await client.get("/metrics")
     assert [] == access_events(logs)
+
+
+async def test_log_lines_of_a_single_record_carry_its_message_id(gateway_client):
+    """Lines logged while one record is handled carry its message id and the correlation id
+    (bound in context, not passed by hand)."""
+    _, client = gateway_client
+    merge = [structlog.contextvars.merge_contextvars]
+    with structlog.testing.capture_logs(processors=merge) as logs:
+        response = await client.post(
+            "/v1/feeds/crime-reports",
+            json=load("mvd_crime_report"),
+            headers={**keys.bearer(keys.MVD), "X-Correlation-Id": "c-43"},
+        )
+        body = await response.json()
+    [event] = access_events(logs)
+    assert (body["message_id"], "c-43") == (event["message_id"], event["correlation_id"])

@@ -1,5 +1,7 @@
 """routing.yaml is refused with file:line:key-path for every problem, before anything changes."""
 
+import hashlib
+
 import pytest
 
 from adapters import ADAPTERS
@@ -148,3 +150,127 @@ def test_soap_feed_of_an_adapter_with_non_xml_field_names_is_refused():
         "routing.yaml:10: feeds.crime-reports.adapter: adapter 'registry.inspection_csv' "
         "cannot serve channel: soap: its native field 'Номер проверки' is not an XML element name"
     ] == problems(text.replace("when: {schema: crime_report/1}", "when: {schema: inspection/1}"))
+
+
+# --- access control: groups, keys as digests, revoked keys, certificates, rate limits -------
+
+
+def test_an_unknown_group_is_refused_with_its_line():
+    """from: ["@nobody"] without such a group is named, the groups there are listed."""
+    text = VALID.replace("from: [mvd.crime-registry]", 'from: ["@nobody"]').replace(
+        "feeds:", "groups:\n  interior: [mvd.*]\nfeeds:"
+    )
+    assert [
+        "routing.yaml:10: feeds.crime-reports.from[0]: unknown group '@nobody' (groups: @interior)"
+    ] == problems(text)
+
+
+def test_a_group_member_that_matches_no_system_is_refused():
+    """A group listing a system that does not exist is named at the member's line."""
+    text = VALID.replace("feeds:", "groups:\n  interior: [mvd.crime-registry, mvd.archive]\nfeeds:")
+    assert ["routing.yaml:7: groups.interior[1]: 'mvd.archive' matches no system"] == problems(text)
+
+
+def test_a_group_grants_its_members():
+    """A feed open to @interior takes pushes from the group's members only."""
+    text = VALID.replace("from: [mvd.crime-registry]", 'from: ["@interior"]').replace(
+        "feeds:", "groups:\n  interior: [mvd.*]\nfeeds:"
+    )
+    table = compile_routing_table(
+        text, "routing.yaml", schemas=REGISTRY, adapters=ADAPTERS, env=keys.ENV
+    )
+    feed = table.feeds["crime-reports"]
+    assert [True, False] == [
+        table.may_push("mvd.crime-registry", feed),
+        table.may_push("gp.e-tergov", feed),
+    ]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["sha256:abc", "sha256:" + "g" * 64, "SHA256:" + "a" * 63],
+    ids=["short", "not-hex", "63-digits"],
+)
+def test_a_key_digest_of_the_wrong_form_is_refused(entry):
+    """sha256: must be followed by 64 hexadecimal digits; the entry is named."""
+    [found] = problems(VALID.replace('"${MVD_CRIME_REGISTRY_KEY}"', f'"{entry}"'))
+    assert found.startswith("routing.yaml:5: systems.mvd.crime-registry.api_keys[0]: ")
+    assert "64 hexadecimal digits" in found
+
+
+def test_a_key_digest_is_kept_as_the_digest():
+    """sha256:<HEX> in upper case is the same digest as the key's, in lower case."""
+    digest = hashlib.sha256(b"some-key-of-the-interior").hexdigest()
+    text = VALID.replace('"${MVD_CRIME_REGISTRY_KEY}"', f'"sha256:{digest.upper()}"')
+    table = compile_routing_table(text, "routing.yaml", schemas=REGISTRY, adapters=ADAPTERS)
+    assert "mvd.crime-registry" == table.authenticate("some-key-of-the-interior")
+
+
+def test_a_revoked_key_still_given_to_a_system_is_refused():
+    """A key both in api_keys and revoked_keys: the revoked entry is named."""
+    text = VALID.replace(
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n',
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n'
+        '    revoked_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n',
+    )
+    assert [
+        "routing.yaml:6: systems.mvd.crime-registry.revoked_keys[0]: this key is revoked, "
+        "but still in the api_keys of mvd.crime-registry"
+    ] == problems(text)
+
+
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("100 per second", "'100 per second' is not a rate: write it like 100/s"),
+        ("0/s", "'0/s': a rate must be more than zero"),
+        ("10/w", "'10/w' is not a rate"),
+    ],
+)
+def test_a_bad_rate_is_refused_with_its_line(rate, message):
+    """rate_limit.rate must be like 100/s, 10/m, 5/10s and more than zero."""
+    text = VALID.replace(
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n',
+        f'    api_keys: ["${{MVD_CRIME_REGISTRY_KEY}}"]\n    rate_limit: {{rate: "{rate}"}}\n',
+    )
+    [found] = problems(text)
+    assert found.startswith("routing.yaml:6: systems.mvd.crime-registry.rate_limit.rate: ")
+    assert message in found
+
+
+def test_a_burst_below_one_is_refused():
+    """burst: 0 can never let a request through: refused."""
+    text = VALID.replace(
+        "    schema: crime_report/1\nroutes",
+        "    schema: crime_report/1\n    rate_limit: {rate: 10/s, burst: 0}\nroutes",
+    )
+    [found] = problems(text)
+    assert found.startswith("routing.yaml:11: feeds.crime-reports.rate_limit.burst: ")
+
+
+def test_a_certificate_needs_a_readable_subject_or_a_fingerprint():
+    """A subject without TYPE=value and a fingerprint of the wrong length are both named."""
+    text = VALID.replace(
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n',
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n'
+        '    certificates: [{subject: "crime-registry"}, {sha256: "AB:CD"}]\n',
+    )
+    found = problems(text)
+    assert 2 == len(found)
+    assert "'crime-registry' is not an attribute of a subject" in found[0]
+    assert "64 hexadecimal digits" in found[1]
+
+
+def test_one_certificate_subject_for_two_systems_is_refused():
+    """Two systems listing the same subject (in another order): the second is named."""
+    text = VALID.replace(
+        "feeds:",
+        '  gp.e-tergov: {title: E-tergov, certificates: [{subject: "O=GP,CN=x"}]}\nfeeds:',
+    ).replace(
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n',
+        '    api_keys: ["${MVD_CRIME_REGISTRY_KEY}"]\n    certificates: [{subject: "CN=x,O=GP"}]\n',
+    )
+    assert [
+        "routing.yaml:7: systems.gp.e-tergov.certificates[0]: the same certificate subject "
+        "already identifies mvd.crime-registry"
+    ] == problems(text)
