@@ -2,7 +2,8 @@
 
 ``watcher`` (one worker per file feed: the feed's lock, its inbox watched, read locks, path
 safety), ``processor`` (one file: check, publish through the ingest pipeline, receipt or
-error file, moves, crash recovery), ``journal`` (what a restart resumes from), ``receipts``,
+error file, moves, crash recovery), ``journal`` (what a restart resumes from), ``ledger``
+(each batch in one AMQP transaction with a marker RabbitMQ keeps), ``receipts``,
 ``paths`` (directories, safe names, atomic writes), ``readlock``. The formats themselves are
 read by adapters/files/.
 """

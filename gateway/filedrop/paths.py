@@ -71,7 +71,11 @@ class FeedDirectories:
 
 
 def ignored(name: str) -> bool:
-    """Names never taken: hidden (``.name``), temporary (``*.tmp``) and done markers."""
+    """Names never taken: hidden (``.name``), temporary (``*.tmp``) and done markers. A name
+    holding a path separator is never merely ignored (``..\\evil.csv``, made on Windows and
+    dropped over a share, is a path climbing out): it is refused with its reason."""
+    if "/" in name or "\\" in name:
+        return False
     return name.startswith(".") or name.endswith((".tmp", ".done"))
 
 

@@ -8,26 +8,28 @@
                the journal; the SHA-256 of the whole file is taken on the way. A file that
                cannot be read at all → failed/ with ``line``, ``column``, ``reason``; a file
                with bad records on a ``reject_file`` feed → failed/, nothing published
-    publish    pass 2, streamed: the good records in batches of ``batch`` through the same
-               pipeline as a REST push (map, validate, envelope, route, claim the dedup key,
-               publish with confirms, settle), up to IN_FLIGHT_BATCHES batches at once. A
-               record's message id is uuid5 of (dedup scope, file SHA-256, index) and its
-               dedup key ``<sha256>:<index>`` in the feed's scope: the same whenever the file
-               is read. Records the broker does not confirm are published again after a pause
-               (1 s, doubling, at most 30 s), never dropped; the file stays in processing/
-    archive    once every record is settled: the receipt beside it, atomically, then the file
+    publish    pass 2, streamed: the good records in batches of ``batch``, enveloped and
+               routed as a REST push's are (claim the dedup key, publish, settle), each batch
+               in one AMQP transaction with its marker in the file's ledger queue (see
+               ledger.py), up to IN_FLIGHT_BATCHES batches at once. A record's message id is
+               uuid5 of (dedup scope, file SHA-256, index) and its dedup key
+               ``<sha256>:<index>`` in the feed's scope: the same whenever the file is read.
+               A batch RabbitMQ does not take is published again after a pause (1 s,
+               doubling, at most 30 s), never dropped; the file stays in processing/
+    archive    once every record is settled: the ledger queue deleted, the receipt beside
+               the file, atomically, then the file
 
 Crash safety. Each batch's range is journaled before its keys are claimed, and as settled
-(in index order) once every record of it is confirmed and its key recorded done in the
+(in index order) once its transaction is committed and its keys recorded done in the
 idempotency store. A gateway that restarts (or another taking the feed over) resumes a file
 found in processing/: it skips the settled prefix, releases the claims the dead process left
-on its unsettled ranges, and goes on; a record whose key is already done is not published
-again (and counts as accepted, unless the journal says it was a duplicate of another file).
-The one window left: a record RabbitMQ confirmed whose key the dead process had not yet
-recorded done (confirms are recorded per batch, as soon as the batch's last confirm arrives)
-is published a second time, with the same message id, so a receiver or a destination that
-deduplicates by message id drops it. A pending batch is at most ``batch`` records, and at most
-IN_FLIGHT_BATCHES of them are in that window at once.
+on its unsettled ranges, reads the file's ledger, and goes on. A record that a committed
+transaction holds (its marker is in the ledger) is settled without being published again; a
+record whose key is already done is not published again (and counts as accepted, unless the
+journal says it was a duplicate of another file). A transaction is all or nothing, so every
+record is in its destinations' queues exactly once, whenever the process died. (RabbitMQ's
+transactions are atomic across queues for a publisher that dies; a RabbitMQ node failing in
+the middle of a commit is outside this.)
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ import structlog
 
 from adapters.base import FieldProblem, MappingError
 from adapters.files import FileFormatError, FileRecord, reader_for
+from gateway.audit import AuditEntry, AuditWriter
+from gateway.broker import Broker
+from gateway.config import Settings
+from gateway.errors import AuditUnavailableError, BrokerUnavailableError
 from gateway.filedrop.journal import SUFFIX, Journal, JournalState, read_entries
+from gateway.filedrop.ledger import FileLedger
 from gateway.filedrop.paths import (
     FeedDirectories,
     free_name,
@@ -77,7 +84,9 @@ from gateway.ingest import (
     IngestPipeline,
     IngestRequest,
     PreparedMessage,
-    publish_once,
+    PublishOutcome,
+    RecordReceipt,
+    answer_copies,
     scope_of,
 )
 from gateway.metrics import Metrics
@@ -111,6 +120,15 @@ class IngestHost(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+
+    @property
+    def broker(self) -> Broker: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def audit(self) -> AuditWriter | None: ...
 
 
 class _Stopped(Exception):
@@ -175,10 +193,15 @@ class FileProcessor:
         self.stopping = asyncio.Event()
 
     def feed(self) -> tuple[RoutingTable, FeedSpec] | None:
-        """The table in force and this feed in it, while it is a file feed."""
+        """The table in force and this feed in it, while its files are to be taken (a file
+        feed, enabled, its system allowed to push to it, and the audit log able to record
+        them, as for HTTP exchanges); else None: files wait in the inbox."""
         table = self._host.table
-        feed = table.feeds.get(self._feed_name)
-        if feed is None or feed.file is None:
+        feed = table.open_file_feed(self._feed_name)
+        if feed is None:
+            return None
+        audit = self._host.audit
+        if audit is not None and audit.problem is not None and self._host.settings.audit_required:
             return None
         return table, feed
 
@@ -427,7 +450,28 @@ class FileProcessor:
 
     async def _publish(self, job: _Job, checked: dict[str, Any]) -> None:
         """Pass 2: publish the spooled records not yet settled, in batches, some at once."""
-        publisher = _Publisher(self, job, checked["sha256"])
+        ledger = self._ledger(checked["sha256"])
+        try:
+            ledgered = await ledger.published()
+            if ledgered:
+                log.info("file.ledger_read", ledgered=len(ledgered), **self._fields(job))
+            await self._publish_with(job, checked, ledger, ledgered)
+        finally:
+            await ledger.aclose()
+
+    def _ledger(self, sha256: str) -> FileLedger:
+        return FileLedger(
+            self._host.broker,
+            self._feed_name,
+            sha256,
+            channels=self._in_flight,
+            commit_timeout=self._host.settings.publish_timeout,
+        )
+
+    async def _publish_with(
+        self, job: _Job, checked: dict[str, Any], ledger: FileLedger, ledgered: set[int]
+    ) -> None:
+        publisher = _Publisher(self, job, checked["sha256"], ledger, ledgered)
         expected = checked["records"] - checked["rejected"]
         seen = 0
         try:
@@ -489,7 +533,12 @@ class FileProcessor:
             error = finishing["error"]
             chunks = error_chunks(job.facts, name, finishing["at"], error, job.journal.path)
         suffix = RECEIPT if to_archive else ERROR
-        counts = await asyncio.to_thread(self._move_on, job, directory, name, suffix, chunks)
+        if to_archive and job.facts.sha256 is not None:
+            # its markers are of no more use once the file is settled (journaled as finishing)
+            await self._ledger(job.facts.sha256).delete()
+        counts = await asyncio.to_thread(totals, job.journal.path)
+        await self._audit(job, finishing, counts)
+        await asyncio.to_thread(self._move_on, job, directory, name, suffix, chunks)
         outcome = "accepted" if to_archive else "failed"
         self._host.metrics.files.labels(self._feed_name, outcome).inc()
         fields = self._fields(job)
@@ -503,24 +552,68 @@ class FileProcessor:
         if to_archive:
             log.info("file.accepted", archived_as=name, **fields)
         else:
-            log.warning("file.failed", failed_as=name, **fields, **finishing["error"])
+            log.warning("file.failed", failed_as=name, **{**finishing["error"], **fields})
+
+    async def _audit(self, job: _Job, finishing: dict[str, Any], counts: Totals) -> None:
+        """The file's exchange in the audit log, before the file moves on: a crash in between
+        records it again when the file is finished on resume (twice rather than never). If the
+        audit log cannot take it, the file waits in processing/ and is finished later (unless
+        GATEWAY_AUDIT_REQUIRED=false, which logs the miss and goes on)."""
+        audit = self._host.audit
+        if audit is None:
+            return
+        to_archive = finishing["to"] == "archive"
+        error = None if to_archive else finishing["error"]
+        if not to_archive:
+            outcome = "error"
+        elif counts.rejected:
+            outcome = "partial"
+        elif counts.records and counts.duplicate == counts.records:
+            outcome = "duplicate"
+        else:
+            outcome = "ok"
+        entry = AuditEntry(
+            time=time.time() - (time.monotonic() - job.started),
+            kind="file",
+            client=job.facts.system,
+            feed=self._feed_name,
+            schema=job.feed.schema_id,
+            path=f"{finishing['to']}/{finishing['as']}",
+            record_count=counts.records,
+            outcome=outcome,
+            error_code=None if error is None else "client.bad_file",
+            bytes_in=job.facts.bytes or 0,
+            latency_ms=round((time.monotonic() - job.started) * 1000, 3),
+            correlation_id=job.facts.correlation_id,
+            request_sha256=job.facts.sha256,
+            extra={
+                "file": job.facts.file,
+                "accepted": counts.accepted,
+                "duplicate": counts.duplicate,
+                "rejected": counts.rejected,
+                **({} if error is None else {"reason": error.get("reason")}),
+            },
+        )
+        try:
+            await audit.append(entry)
+        except AuditUnavailableError as exc:
+            if self._host.settings.audit_required:
+                raise
+            log.error("audit.not_recorded", error=exc.message, **self._fields(job))
 
     def _move_on(
         self, job: _Job, directory: Path, name: str, suffix: str, chunks: Iterator[bytes]
-    ) -> Totals:
-        """Receipt or error file, marker, file, in that order; then the journal goes. What
-        the journal counted, for the log."""
+    ) -> None:
+        """Receipt or error file, marker, file, in that order; then the journal goes."""
         write_atomically(directory / (name + suffix), chunks)
         marker = job.path.with_name(job.path.name + MARKER)
         with contextlib.suppress(FileNotFoundError):
             os.rename(marker, directory / (name + MARKER))
         os.rename(job.path, directory / name)
         fsync_directory(directory)
-        counts = totals(job.journal.path)
         _spool_path(job.path).unlink(missing_ok=True)
         job.journal.close()
         job.journal.path.unlink()
-        return counts
 
     def _fields(self, job: _Job) -> dict[str, Any]:
         return {
@@ -539,9 +632,18 @@ class _Publisher:
     """Pass 2's batches: formed in index order, published up to ``in_flight`` at once, each
     retried until every record of it is settled; settled in index order in the journal."""
 
-    def __init__(self, processor: FileProcessor, job: _Job, sha256: str) -> None:
+    def __init__(
+        self,
+        processor: FileProcessor,
+        job: _Job,
+        sha256: str,
+        ledger: FileLedger,
+        ledgered: set[int],
+    ) -> None:
         assert job.feed.file is not None
         self._processor = processor
+        self._ledger = ledger
+        self._ledgered = ledgered  # records a previous run's committed transactions hold
         self._host = processor._host
         self._job = job
         self._sha256 = sha256
@@ -633,17 +735,11 @@ class _Publisher:
             if found:
                 journal.append({"duplicates": [start, found]})
 
+        attempt = 0
         while True:
+            attempt += 1
             journal.append({"pending": [start, end]})
-            outcome = await publish_once(
-                self._host.pipeline,
-                self._host.dedup,
-                self._processor._feed_name,
-                job.feed,
-                remaining,
-                owner=job.owner,
-                on_claimed=on_claimed,
-            )
+            outcome = await self._attempt(remaining, f"{start}-{end}:{attempt}", on_claimed)
             failed: set[int] = set()
             counts: Counter[str] = Counter()
             for receipt in outcome.receipts:
@@ -679,6 +775,52 @@ class _Publisher:
             pause = min(pause * 2, _RETRY_LONGEST_S)
             remaining = [m for m in remaining if m.index in failed]
         self._settle(start, end, accepted, duplicates, routes)
+
+    async def _attempt(
+        self,
+        messages: list[PreparedMessage],
+        marker_id: str,
+        on_claimed: Any,
+    ) -> PublishOutcome:
+        """Claim the records' keys, publish those claimed in one transaction with their
+        ledger marker (not those a previous run's transactions hold: they are settled as
+        they are), settle the keys; every record's receipt. LedgerUndecidedError (and any
+        failure of ours) releases the claims and ends the run."""
+        feed_name, feed, dedup = self._processor._feed_name, self._job.feed, self._host.dedup
+        if dedup is None or feed.dedup is None:
+            dedup = None
+            claims = Claims(owner=self._job.owner, publish=list(messages))
+        else:
+            claims = await dedup.claim(feed_name, feed, messages, owner=self._job.owner)
+        try:
+            await on_claimed(claims)
+            fresh = [m for m in claims.publish if m.index not in self._ledgered]
+            failure: BrokerUnavailableError | None = None
+            try:
+                await self._ledger.publish(fresh, marker_id)
+            except BrokerUnavailableError as exc:
+                failure = exc
+        except BaseException:
+            if dedup is not None:
+                await asyncio.shield(dedup.release(feed_name, claims))
+            raise
+        outcome = PublishOutcome(receipts=[], failure=failure)
+        for message in claims.publish:
+            message_id = message.envelope.message_id
+            if failure is None or message.index in self._ledgered:
+                outcome.accepted.append(message_id)
+                receipt = RecordReceipt(message.index, message_id, "accepted", message.destinations)
+            else:
+                receipt = RecordReceipt(message.index, message_id, "failed", (), failure.message)
+            outcome.receipts.append(receipt)
+        if dedup is not None:
+            # shielded: a run cancelled now (a shutdown) must still record what was accepted
+            await asyncio.shield(dedup.settle(feed_name, feed, claims, outcome))
+        outcome.receipts.extend(claims.answered)
+        outcome.receipts.extend(answer_copies(claims, outcome.receipts))
+        if outcome.failure is None:
+            outcome.failure = claims.conflict
+        return outcome
 
     @property
     def complete(self) -> bool:
