@@ -3,11 +3,14 @@
 For a routing table and a namespace (``topology_for``), the document has:
 
 - one server, RabbitMQ, from ``GATEWAY_AMQP_URL`` without its user and password;
+- the ingress exchange, where the gateway publishes every accepted record with a
+  destination's name as routing key (a ``send`` operation);
 - per destination a channel for its work queue (address = the queue's name, AMQP queue
   binding, the queue's type and arguments in ``x-queue``) whose messages are the canonical
   records that can reach it: the schemas of the table's feeds, narrowed by the ``schema`` and
-  ``feed`` conditions of the routes that lead there; and a channel for its dead-letter queue
-  (the same records with the failure headers, and a ``malformed`` message);
+  ``feed`` conditions of the routes that lead there; a channel for its dead-letter exchange
+  and one for its dead-letter queue (the same records with the failure headers, and a
+  ``malformed`` message);
 - the ``unrouted`` queue (every feed's schema);
 - per service the channel of its request queue (the canonical query) and the reply channel
   (direct reply-to: the canonical answer, or the provider's error);
@@ -31,7 +34,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from gateway.broker.topology import QueueDecl, Topology, topology_for
+from gateway.broker.topology import ExchangeDecl, QueueDecl, Topology, topology_for
 from gateway.routing import UNROUTED, DestinationSpec, RoutingTable
 
 ASYNCAPI_VERSION: Final = "3.0.0"
@@ -81,6 +84,33 @@ def asyncapi_document(
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     queues = {decl.name: decl for decl in topology.queues}
+    exchanges = {decl.name: decl for decl in topology.exchanges}
+    records = [_record_key(s) for s in feed_schemas]
+    channels["ingress"] = _exchange_channel(
+        exchanges[topology.ingress],
+        vhost,
+        title="Ingress",
+        description="Every accepted record, published once per destination with the "
+        "destination's name as routing key (persistent, mandatory, with a publisher "
+        "confirm before the sender's receipt); a record no route takes goes with key "
+        f"`{UNROUTED}`. The destinations' work queues are bound here; so are the retry "
+        "ladders' delay queues, through dead-lettering.",
+        messages=records,
+    )
+    operations["publish_ingress"] = {
+        "action": "send",
+        "channel": {"$ref": "#/channels/ingress"},
+        "title": "Publish accepted records",
+        "summary": "The gateway publishes each record a feed accepted, once per destination",
+        "messages": [{"$ref": f"#/channels/ingress/messages/{key}"} for key in records],
+        "bindings": {
+            "amqp": {
+                "deliveryMode": 2,
+                "mandatory": True,
+                "bindingVersion": AMQP_BINDING_VERSION,
+            }
+        },
+    }
     for name, destination in [*table.destinations.items(), (UNROUTED, None)]:
         work = topology.queue_of(name)
         keys = [_record_key(s) for s in (feed_schemas if destination is None else reaching[name])]
@@ -99,6 +129,16 @@ def asyncapi_document(
             continue
         dlq = topology.dead_letter_queue_of(name)
         dead = [f"{key}__dead_letter" for key in keys] + ["malformed__dead_letter"]
+        dlx = queues[dlq].bind_to
+        channels[f"{channel}__dlx"] = _exchange_channel(
+            exchanges[dlx],
+            vhost,
+            title=f"{name}: dead-letter exchange",
+            description="The work queue's `x-dead-letter-exchange`; the delivery worker "
+            "copies a message it gives up on here (confirmed, before acking the original). "
+            f"Bound to `{dlq}`.",
+            messages=dead,
+        )
         channels[f"{channel}__dlq"] = _queue_channel(
             queues[dlq],
             vhost,
@@ -303,6 +343,30 @@ def _queue_channel(
         },
     }
     return channel
+
+
+def _exchange_channel(
+    exchange: ExchangeDecl, vhost: str, *, title: str, description: str, messages: Iterable[str]
+) -> dict[str, Any]:
+    return {
+        "address": exchange.name,
+        "title": title,
+        "description": description,
+        "messages": {key: _message_ref(key) for key in messages},
+        "bindings": {
+            "amqp": {
+                "is": "routingKey",
+                "exchange": {
+                    "name": exchange.name,
+                    "type": exchange.type,
+                    "durable": True,
+                    "autoDelete": False,
+                    "vhost": vhost,
+                },
+                "bindingVersion": AMQP_BINDING_VERSION,
+            }
+        },
+    }
 
 
 def _consumer(destination: DestinationSpec | None) -> str:

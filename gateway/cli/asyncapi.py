@@ -33,7 +33,10 @@ def register(commands: Any) -> None:
         help="routing table (default: $GATEWAY_ROUTING or routing.yaml)",
     )
     parser.add_argument(
-        "--output", type=Path, help="write the document to this file (default: standard output)"
+        "-o",
+        "--output",
+        type=Path,
+        help="write the document to this file (default: standard output)",
     )
     parser.add_argument(
         "--format",

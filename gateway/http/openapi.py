@@ -2,14 +2,16 @@
 
 One concrete path per REST feed (``/v1/feeds/crime-reports``: its native record, or a batch
 of them, as the feed's adapter reads it) and per service (``/v1/services/person.by-pinfl``:
-its canonical query in, the canonical record out, wrapped as the handler wraps it), and the
-probes. Every status an endpoint can answer with is listed with its body: the receipts, the
-answer, and the one error body with the codes of that status. Schemas are JSON Schema 2020-12
-(OpenAPI 3.1's own dialect); pydantic's ``$defs`` become ``#/components/schemas``.
+its canonical query in, the canonical record out, wrapped as the handler wraps it), the WSDL
+download of every SOAP feed and service (``GET /soap/{name}?wsdl``), the admin API
+(``/admin/reload``, ``/admin/routing``, behind the admin key) and the probes. Every status an
+endpoint can answer with is listed with its body: the receipts, the answer, and the one error
+body with the codes of that status. Schemas are JSON Schema 2020-12 (OpenAPI 3.1's own
+dialect); pydantic's ``$defs`` become ``#/components/schemas``.
 
-SOAP endpoints are described by their WSDLs (``GET /soap/{name}?wsdl``), not here: the
-document's description names them. Reading the document needs no key (like ``/healthz``); it
-says which feeds and services exist and what they take, never who may call them.
+SOAP operations themselves (``POST /soap/{name}``) are described by their WSDLs, not here.
+Reading the document needs no key (like ``/healthz``); it says which feeds and services exist
+and what they take, never who may call them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from gateway.http.access import ACCESS
 from gateway.http.middleware import HEADER_VALUE
 from gateway.http.state import GATEWAY
 from gateway.routing import FeedSpec, RoutingTable, ServiceSpec
+from gateway.routing.diff import SECTIONS as DIFF_SECTIONS
 
 if TYPE_CHECKING:
     from gateway.runtime import Gateway
@@ -39,7 +42,10 @@ OPENAPI_VERSION: Final = "3.1.0"
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 _REF: Final = "#/components/schemas/{model}"
 _BEARER: Final = "bearer"
+_ADMIN: Final = "admin"
 _JSON: Final = "application/json"
+_XML: Final = "text/xml"
+_SHA256: Final = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 
 _HEADER = {"type": "string", "pattern": HEADER_VALUE.pattern}
 _ERROR_ID = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
@@ -98,6 +104,12 @@ def openapi_document(
                 components.ref(answers[name], "serialization"),
             )
         }
+    soap_feeds = sorted(name for name, feed in table.feeds.items() if feed.channel == "soap")
+    for name in soap_feeds:
+        paths[f"/soap/{name}"] = {"get": _wsdl_operation(name, "feed")}
+    for name in table.services:
+        paths[f"/soap/{name}"] = {"get": _wsdl_operation(name, "service")}
+    paths.update(_admin_paths())
     paths.update(_probe_paths())
     _unique_operation_ids(paths)
     return {
@@ -116,6 +128,8 @@ def openapi_document(
                 "name": "services",
                 "description": "record requests: a canonical query in, the canonical record out",
             },
+            {"name": "soap", "description": "the WSDLs of the SOAP feeds and services"},
+            {"name": "admin", "description": "the routing table in force, and reloading it"},
             {"name": "probes", "description": "liveness, readiness, metrics, this document"},
         ],
         "security": [{_BEARER: []}],
@@ -130,7 +144,14 @@ def openapi_document(
                     "scheme": "bearer",
                     "description": "the calling system's API key, as routing.yaml gives it "
                     "(`systems.<id>.api_keys`)",
-                }
+                },
+                _ADMIN: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the operators' key, `GATEWAY_ADMIN_KEY` (no system's API "
+                    "key is an admin key; without it set, the admin API answers 403 "
+                    "`client.admin_disabled`)",
+                },
             },
         },
     }
@@ -192,6 +213,10 @@ def _description(table: RoutingTable) -> str:
             "operation) are not described here but by their WSDLs, which need the same key: "
             f"{wsdls}."
         )
+    lines.append(
+        "The admin API (`/admin/*`) takes the operators' key, `GATEWAY_ADMIN_KEY`, as "
+        "`Authorization: Bearer <key>`; the probes and this document need no key."
+    )
     return "\n\n".join(lines)
 
 
@@ -287,17 +312,19 @@ def _feed_operation(name: str, feed: FeedSpec, record: dict[str, Any]) -> dict[s
         )
     errors = [
         (400, ["client.malformed_json", "client.empty_batch", "client.bad_header"]),
-        (401, ["client.missing_key", "client.unknown_key"]),
+        (401, list(_AUTH_CODES)),
         (403, ["client.access_denied"]),
         *([(409, ["client.duplicate_in_progress"])] if dedup else []),
         (413, ["client.payload_too_large", "client.batch_too_large"]),
         (415, ["client.unsupported_media_type"]),
         (422, ["client.schema_violation"]),
+        (429, ["client.rate_limited"]),
         (500, ["gateway.internal"]),
         (
             503,
             ["gateway.broker_unavailable", "gateway.publish_failed"]
-            + (["gateway.dedup_unavailable"] if dedup else []),
+            + (["gateway.dedup_unavailable"] if dedup else [])
+            + list(_UNAVAILABLE_CODES),
         ),
     ]
     responses.update(_error_responses(errors))
@@ -349,15 +376,16 @@ def _service_operation(
     missing = [f"client.missing_{field}" for field in ("user_id", "issue") if field in required]
     errors = [
         (400, ["client.malformed_json", "client.bad_header", *missing]),
-        (401, ["client.missing_key", "client.unknown_key"]),
+        (401, list(_AUTH_CODES)),
         (403, ["client.access_denied"]),
         (404, ["provider.not_found"]),
         (413, ["client.payload_too_large"]),
         (415, ["client.unsupported_media_type"]),
         (422, ["client.schema_violation"]),
+        (429, ["client.rate_limited"]),
         (500, ["gateway.internal"]),
         (502, ["provider.fault", "provider.unavailable", "provider.bad_answer"]),
-        (503, ["gateway.broker_unavailable"]),
+        (503, ["gateway.broker_unavailable", *_UNAVAILABLE_CODES]),
         (504, ["provider.timeout"]),
     ]
     responses: dict[str, Any] = {
@@ -390,6 +418,123 @@ def _service_operation(
         ],
         "requestBody": {"required": True, "content": {_JSON: {"schema": query}}},
         "responses": responses,
+    }
+
+
+def _wsdl_operation(name: str, kind: str) -> dict[str, Any]:
+    """``GET /soap/{name}?wsdl``: the WSDL of a SOAP feed or of a service; its errors are SOAP
+    1.1 Faults with the error's own HTTP status (a WSDL download is plain HTTP)."""
+    who = "may push to the feed (`from`)" if kind == "feed" else "may call it (`allow`)"
+    faults = [
+        (
+            401,
+            [
+                "Client.Authentication.MissingKey",
+                "Client.Authentication.UnknownKey",
+                "Client.Authentication.KeyRevoked",
+                "Client.Authentication.UnknownCertificate",
+                "Client.Authentication.IdentityMismatch",
+            ],
+        ),
+        (403, ["Client.AccessDenied"]),
+        (404, ["Client.NotFound"]),
+        (500, ["Server.Internal"]),
+    ]
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "The WSDL (document/literal, SOAP 1.1 and 1.2 bindings), its ports "
+            "addressed to the host the request came to",
+            "headers": _correlation_header(),
+            "content": {_XML: {"schema": {"type": "string"}}},
+        },
+        **_error_responses([(400, ["client.bad_header"])]),
+    }
+    for status, codes in faults:
+        headers = _correlation_header()
+        if status == 401:
+            headers["WWW-Authenticate"] = {"$ref": "#/components/headers/WWW-Authenticate"}
+        responses[str(status)] = {
+            "description": f"{_STATUS_TEXT[status]}: a SOAP 1.1 Fault, "
+            + ", ".join(f"`{code}`" for code in codes)
+            + ("; without `?wsdl`, GET serves nothing" if status == 404 else ""),
+            "headers": headers,
+            "content": {_XML: {"schema": {"type": "string"}}},
+        }
+    return {
+        "operationId": f"wsdl {name}",
+        "tags": ["soap"],
+        "summary": f"The WSDL of {kind} {name}",
+        "description": f"For a caller that {who}; `POST /soap/{name}` takes the operation "
+        "the WSDL describes.",
+        "parameters": [
+            {
+                "name": "wsdl",
+                "in": "query",
+                "required": True,
+                "allowEmptyValue": True,
+                "description": "present (its value is not read): GET serves the WSDL only",
+                "schema": {"type": "string"},
+            },
+            _param_ref("X-Correlation-Id"),
+        ],
+        "responses": responses,
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    """``POST /admin/reload`` and ``GET /admin/routing``, behind the admin key."""
+    errors = [
+        (400, ["client.bad_header"]),
+        (401, ["client.missing_key", "client.unknown_key"]),
+        (403, ["client.admin_disabled"]),
+        (500, ["gateway.internal"]),
+    ]
+    refused = [(422, ["client.routing_refused"])]
+
+    def operation(operation_id: str, summary: str, description: str) -> dict[str, Any]:
+        return {
+            "operationId": operation_id,
+            "tags": ["admin"],
+            "summary": summary,
+            "description": description,
+            "security": [{_ADMIN: []}],
+            "parameters": [_param_ref("X-Correlation-Id")],
+        }
+
+    return {
+        "/admin/reload": {
+            "post": {
+                **operation(
+                    "reload",
+                    "Reload routing.yaml now",
+                    "Reads the file the table in force came from and checks it as `gateway "
+                    "routes check` does; a valid, new table is put in force (its topology "
+                    "declared first, then the swap: requests in flight finish on the old "
+                    "table). An invalid file changes nothing.",
+                ),
+                "responses": {
+                    "200": _json_response(
+                        "Put in force, or the same content as the table in force",
+                        _ref("ReloadOutcome"),
+                    ),
+                    **_error_responses(errors + refused),
+                },
+            }
+        },
+        "/admin/routing": {
+            "get": {
+                **operation(
+                    "routing",
+                    "The routing table in force",
+                    "Its source, content hash and load time, the names it holds, and the "
+                    "last refused file's problems.",
+                ),
+                "responses": {
+                    "200": _json_response("The table in force", _ref("RoutingStatus")),
+                    **_error_responses(errors),
+                },
+            }
+        },
     }
 
 
@@ -460,6 +605,17 @@ def _probe_paths() -> dict[str, Any]:
     }
 
 
+#: every way a caller's identity is refused (security.py)
+_AUTH_CODES: Final = (
+    "client.missing_key",
+    "client.unknown_key",
+    "client.key_revoked",
+    "client.unknown_certificate",
+    "client.identity_mismatch",
+)
+#: 503s any feed or service may answer: switched off, or the audit log cannot record it
+_UNAVAILABLE_CODES: Final = ("gateway.disabled", "gateway.audit_unavailable")
+
 _STATUS_TEXT: Final = {
     400: "Bad request",
     401: "No API key, or a key of no system",
@@ -469,6 +625,7 @@ _STATUS_TEXT: Final = {
     413: "Too large",
     415: "Not application/json (charset, if given, utf-8)",
     422: "Invalid: every problem is listed, nothing was done",
+    429: "Over a rate limit: send it again after Retry-After",
     500: "A bug: the log has the traceback under the error_id",
     502: "The provider failed or answered what cannot be read",
     503: "Unavailable for now: send it again after Retry-After",
@@ -489,7 +646,7 @@ def _error_responses(errors: Iterable[tuple[int, list[str]]]) -> dict[str, Any]:
         out[str(status)] = _json_response(
             description,
             schema,
-            retry_after=status in (409, 503),
+            retry_after=status in (409, 429, 503),
             authenticate=status == 401,
         )
     return out
@@ -656,8 +813,15 @@ def _shared_schemas() -> dict[str, Any]:
                         },
                         "problems": {
                             "type": "array",
-                            "description": "422 of a record request: every problem of the query",
-                            "items": _ref("Problem"),
+                            "description": "422 of a record request: every problem of the "
+                            "query; 422 `client.routing_refused`: every problem of the file, "
+                            "as `file:line: key: message`",
+                            "items": {"anyOf": [_ref("Problem"), {"type": "string"}]},
+                        },
+                        "sha256": {
+                            "anyOf": [_SHA256, {"type": "null"}],
+                            "description": "`client.routing_refused`: the refused file's "
+                            "SHA-256 (null when it could not be read)",
                         },
                         "request_id": {
                             "type": "string",
@@ -669,6 +833,76 @@ def _shared_schemas() -> dict[str, Any]:
                 }
             },
             "required": ["error"],
+            "additionalProperties": False,
+        },
+        "ReloadOutcome": {
+            "type": "object",
+            "description": "What `POST /admin/reload` did",
+            "properties": {
+                "status": {"type": "string", "enum": ["reloaded", "unchanged"]},
+                "sha256": {**_SHA256, "description": "the content hash of the table in force"},
+                "diff": {
+                    "type": "object",
+                    "description": "per section of routing.yaml the names added, removed "
+                    "and changed; only what is not empty",
+                    "propertyNames": {"enum": list(DIFF_SECTIONS)},
+                    "additionalProperties": {
+                        "type": "object",
+                        "propertyNames": {"enum": ["added", "removed", "changed"]},
+                        "additionalProperties": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "minItems": 1,
+                        },
+                    },
+                },
+            },
+            "required": ["status", "sha256", "diff"],
+            "additionalProperties": False,
+        },
+        "RoutingStatus": {
+            "type": "object",
+            "description": "The routing table in force, and the last file a reload refused",
+            "properties": {
+                "source": {"type": "string", "description": "the file it came from"},
+                "sha256": _SHA256,
+                "loaded_at": {"type": "string", "format": "date-time"},
+                **{
+                    section: {"type": "array", "items": {"type": "string"}}
+                    for section in ("systems", "feeds", "routes", "destinations", "services")
+                },
+                "last_error": {
+                    "anyOf": [
+                        {
+                            "type": "object",
+                            "properties": {
+                                "at": {"type": "string", "format": "date-time"},
+                                "sha256": {"anyOf": [_SHA256, {"type": "null"}]},
+                                "reason": {
+                                    "type": "string",
+                                    "description": "what asked for the reload",
+                                },
+                                "problems": {"type": "array", "items": {"type": "string"}},
+                            },
+                            "required": ["at", "sha256", "reason", "problems"],
+                            "additionalProperties": False,
+                        },
+                        {"type": "null"},
+                    ],
+                    "description": "null once a reload succeeded (or none was refused)",
+                },
+            },
+            "required": [
+                "source",
+                "sha256",
+                "loaded_at",
+                "systems",
+                "feeds",
+                "routes",
+                "destinations",
+                "services",
+                "last_error",
+            ],
             "additionalProperties": False,
         },
         "Health": {
