@@ -27,9 +27,8 @@ async def exchange_entry(
     SHA-256 of both bodies, and the bodies themselves when the feed or service logs them
     in full.
 
-    The request body is the one the handler read (aiohttp keeps it); a handler that stopped
-    before reading it (401, 404, ...) leaves ``request_sha256`` empty, and so does a body
-    sent without Content-Length (read in chunks, not kept).
+    The request body is the one the handler read (kept under REQUEST_BODY, chunked or not);
+    a handler that stopped before reading it (401, 404, ...) leaves ``request_sha256`` empty.
     """
     request_body = await _request_body(request, access)
     response_body = _response_body(response)
