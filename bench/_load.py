@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import os
 import re
 import shutil
@@ -40,9 +41,14 @@ class Figures:
 
     def row(self) -> str:
         """One aligned line of the report."""
+        latency = (
+            ""  # a scenario without requests to time (a whole file) has no latency to show
+            if math.isnan(self.p50_ms)
+            else f"  p50 {self.p50_ms:>7.2f} ms  p99 {self.p99_ms:>7.2f} ms"
+        )
         return (
             f"{self.name:<46} {self.records_per_s:>10.0f} rec/s {self.requests_per_s:>9.0f} req/s"
-            f"  p50 {self.p50_ms:>7.2f} ms  p99 {self.p99_ms:>7.2f} ms"
+            + latency
             + (f"  ERRORS {self.errors}" if self.errors else "")
         )
 
