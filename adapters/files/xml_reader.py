@@ -31,20 +31,16 @@ from lxml import etree
 from adapters.base import FieldProblem, NativeShape
 from adapters.files.base import FileFormatError, FileRecord
 from gateway.soap.feed import read_records
-from gateway.soap.hardened_xml import MAX_DEPTH, declares_doctype
+from gateway.soap.hardened_xml import (
+    DOCTYPE_FORBIDDEN,
+    HARDENED_OPTIONS,
+    MAX_DEPTH,
+    declares_doctype,
+    harden,
+)
 
 CHUNK_BYTES: Final = 64 * 1024
 _LIBXML_WHERE: Final = re.compile(r", line [0-9]+, column [0-9]+$")
-_FORBIDDEN: Final = (
-    "a document type declaration (<!DOCTYPE ...>) is not allowed: no DTD, no entity declarations"
-)
-
-
-class _NothingExternal(etree.Resolver):  # type: ignore[misc,unused-ignore]
-    """Every external resource resolves to an empty document: nothing is read or fetched."""
-
-    def resolve(self, system_url: str, public_id: str, context: Any) -> Any:
-        return self.resolve_string("", context)
 
 
 class XmlReader:
@@ -61,19 +57,11 @@ class XmlReader:
 
     def records(self, stream: IO[bytes]) -> Iterator[FileRecord]:
         """Every record of ``stream``, in order."""
-        parser = etree.XMLPullParser(
-            events=("start", "end"),
-            encoding=self._encoding,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_pis=True,
-            remove_comments=True,
-            collect_ids=False,
+        parser = harden(
+            etree.XMLPullParser(
+                events=("start", "end"), encoding=self._encoding, **HARDENED_OPTIONS
+            )
         )
-        parser.resolvers.add(_NothingExternal())
         depth = 0
         index = 0
         root: Any = None
@@ -84,7 +72,7 @@ class XmlReader:
                 if not chunk.strip():
                     raise FileFormatError(1, None, "the file is empty: expected an XML document")
                 if declares_doctype(chunk):
-                    raise FileFormatError(1, None, _FORBIDDEN)
+                    raise FileFormatError(1, None, DOCTYPE_FORBIDDEN)
                 first = False
             try:
                 if chunk:
@@ -141,7 +129,7 @@ def _refuse_doctype(root: Any) -> None:
         or docinfo.system_url
         or docinfo.public_id
     ):
-        raise FileFormatError(root.sourceline or 1, None, _FORBIDDEN)
+        raise FileFormatError(root.sourceline or 1, None, DOCTYPE_FORBIDDEN)
 
 
 def _syntax_error(exc: Any) -> FileFormatError:
@@ -150,5 +138,5 @@ def _syntax_error(exc: Any) -> FileFormatError:
     if message.startswith("Excessive depth"):
         return FileFormatError(line or 1, None, f"elements nested deeper than {MAX_DEPTH} levels")
     if any(entry.domain_name == "IO" for entry in exc.error_log):  # an external resource
-        return FileFormatError(line or 1, None, _FORBIDDEN)
+        return FileFormatError(line or 1, None, DOCTYPE_FORBIDDEN)
     return FileFormatError(line or 1, column or None, f"not well-formed XML: {message}")

@@ -59,24 +59,33 @@ class _NothingExternal(etree.Resolver):  # type: ignore[misc,unused-ignore]
         return self.resolve_string("", context)
 
 
-def _hardened_parser() -> Any:
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_pis=True,
-        remove_comments=True,
-        collect_ids=False,
-    )
+#: the options of every XML parser of the gateway (SOAP bodies, XML files): no entities, no
+#: DTD, no network, no huge trees; a parser made with them also needs ``harden(parser)``
+HARDENED_OPTIONS: Final = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_pis": True,
+    "remove_comments": True,
+    "collect_ids": False,
+}
+
+
+def harden(parser: Any) -> Any:
+    """``parser`` with every external resource resolved to an empty document."""
     parser.resolvers.add(_NothingExternal())
     return parser
 
 
+def _hardened_parser() -> Any:
+    return harden(etree.XMLParser(**HARDENED_OPTIONS))
+
+
 _PARSER: Final = _hardened_parser()
 
-_FORBIDDEN: Final = (
+DOCTYPE_FORBIDDEN: Final = (
     "a document type declaration (<!DOCTYPE ...>) is not allowed: no DTD, no entity declarations"
 )
 
@@ -87,7 +96,7 @@ def parse_xml(body: bytes) -> Any:
     if not body.strip():
         raise MalformedXmlError("the body is empty; expected an XML document")
     if declares_doctype(body):
-        raise ForbiddenXmlError(_FORBIDDEN)
+        raise ForbiddenXmlError(DOCTYPE_FORBIDDEN)
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
@@ -100,7 +109,7 @@ def parse_xml(body: bytes) -> Any:
         or docinfo.system_url
         or docinfo.public_id
     ):
-        raise ForbiddenXmlError(_FORBIDDEN)
+        raise ForbiddenXmlError(DOCTYPE_FORBIDDEN)
     check_depth(root)
     return root
 
@@ -136,7 +145,7 @@ def _syntax_error(exc: Any) -> BadRequestError:
     if message.startswith("Excessive depth"):  # libxml2's own limit (256) met first
         return XmlTooDeepError(f"the document nests elements deeper than {MAX_DEPTH} levels")
     if any(entry.domain_name == "IO" for entry in exc.error_log):  # an external resource
-        return ForbiddenXmlError(_FORBIDDEN)
+        return ForbiddenXmlError(DOCTYPE_FORBIDDEN)
     return MalformedXmlError(
         f"malformed XML at line {line}, column {column}: {message}",
         details={"line": line, "column": column},
