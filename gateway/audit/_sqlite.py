@@ -39,7 +39,7 @@ from gateway.audit.record import (
     StoredRecord,
     seal,
 )
-from gateway.audit.store import RECORD_COLUMNS, AuditQuery, stored
+from gateway.audit.store import RECORD_COLUMNS, RECORD_INDEXES, AuditQuery, stored
 from gateway.errors import AuditUnavailableError
 
 T = TypeVar("T")
@@ -52,11 +52,7 @@ CREATE TABLE IF NOT EXISTS audit_records (
     time_us INTEGER NOT NULL,
     {", ".join(f"{name} TEXT" for name in INDEX_FIELDS)}
 );
-CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_us);
-CREATE INDEX IF NOT EXISTS audit_records_client ON audit_records (client, time_us);
-CREATE INDEX IF NOT EXISTS audit_records_user ON audit_records (user_id, time_us);
-CREATE INDEX IF NOT EXISTS audit_records_issue ON audit_records (issue, time_us);
-CREATE INDEX IF NOT EXISTS audit_records_subject ON audit_records (subject, time_us);
+{RECORD_INDEXES}
 CREATE TABLE IF NOT EXISTS audit_head (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     seq  INTEGER NOT NULL,

@@ -22,6 +22,13 @@ from gateway.audit.record import INDEX_FIELDS, Checkpoint, PreparedRecord, Seale
 
 #: the columns of audit_records, in the order every SELECT reads them
 RECORD_COLUMNS = ("seq", "hash", "text", "time_us", *INDEX_FIELDS)
+#: the indexes ``audit query`` filters by, the same on every store (standard SQL)
+RECORD_INDEXES = """\
+CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_us);
+CREATE INDEX IF NOT EXISTS audit_records_client ON audit_records (client, time_us);
+CREATE INDEX IF NOT EXISTS audit_records_user ON audit_records (user_id, time_us);
+CREATE INDEX IF NOT EXISTS audit_records_issue ON audit_records (issue, time_us);
+CREATE INDEX IF NOT EXISTS audit_records_subject ON audit_records (subject, time_us);"""
 
 
 @dataclass(frozen=True, slots=True)
