@@ -10,9 +10,12 @@ the gateway may serve.
 
 **Group commit.** One sender task writes what is queued, batch after batch (at most
 ``batch_size`` records a transaction): records that arrive while a batch is being committed
-go together into the next one, and a batch waits ``commit_window`` seconds (2 ms) after its
-first record for others to join, so a busy gateway pays one commit (one fsync) for many
-records. The window is the latency an exchange pays for it; 0 turns it off.
+go together into the next one. While exchanges come together (the last batch held more than
+one record, or several are queued already) a batch also waits ``commit_window`` seconds
+(2 ms) after its first record for others to join, so a busy gateway pays one commit (one
+fsync) for many records. A lone exchange does not wait for company that is not coming: like
+PostgreSQL's ``commit_delay``, which applies only with ``commit_siblings`` transactions
+active, the window is spent only when others are about. 0 turns it off.
 
 **Bounds.** The backlog (queued and being written) holds at most ``max_backlog`` records and
 ``max_backlog_bytes`` of serialised records (bodies included); beyond either, ``append``
@@ -96,6 +99,7 @@ class AuditWriter:
         self._since_checkpoint = 0
         self._checkpoint_due = 0.0
         self._answered = time.monotonic()  # when the store last answered
+        self._last_batch = 0  # records in the last batch written: are exchanges coming together?
         if metrics is not None:
             metrics.audit_backlog.set_function(lambda: float(self.backlog))
 
@@ -190,7 +194,8 @@ class AuditWriter:
         while True:
             self._wake.clear()  # before looking: an append from now on wakes the wait below
             if self._queue:
-                await self._gather_window()
+                if self._last_batch > 1 or len(self._queue) > 1:
+                    await self._gather_window()
                 await self._write_batch()
                 continue
             if self._closed:
@@ -229,7 +234,7 @@ class AuditWriter:
 
     async def _write_batch(self) -> None:
         batch, self._queue = self._queue[: self._batch_size], self._queue[self._batch_size :]
-        self._writing = len(batch)
+        self._writing = self._last_batch = len(batch)
         try:
             sealed = await self.store.append([w.record for w in batch])
         except Exception as exc:

@@ -72,6 +72,32 @@ async def test_a_batch_never_exceeds_the_batch_size(tmp_path):
     assert max(store.batches) <= 50
 
 
+async def test_a_lone_exchange_does_not_wait_for_the_commit_window(tmp_path):
+    """With nobody else about, a record is written at once, whatever the window; once
+    exchanges come together, a batch waits its window for more to join (here the window is
+    an hour: only closing the writer ends it)."""
+    store = Interposed(open_audit_store(f"sqlite:///{tmp_path / 'a.sqlite3'}"))
+    writer = AuditWriter(store, commit_window=3600)
+    await writer.start()
+    async with asyncio.timeout(30):  # against hanging for the hour, not a timing check
+        assert 1 == (await writer.append(entry(1))).seq
+        assert 2 == (await writer.append(entry(2))).seq
+    assert [1, 1] == store.batches
+    store.gate.clear()  # the disk stalls under a batch of one; two more exchanges come
+    first = asyncio.create_task(writer.append(entry(3)))
+    await until(lambda: writer.backlog == 1 and not writer._queue)
+    others = [asyncio.create_task(writer.append(entry(n))) for n in (4, 5)]
+    await until(lambda: writer.backlog == 3)
+    store.gate.set()
+    assert 3 == (await first).seq
+    await asyncio.sleep(0.1)
+    assert [1, 1, 1] == store.batches  # the two wait in the window for company
+    assert not any(task.done() for task in others)
+    await writer.aclose()  # closing ends the window: they are written together
+    assert [4, 5] == sorted(s.seq for s in await asyncio.gather(*others))
+    assert [1, 1, 1, 2] == store.batches
+
+
 async def test_a_full_backlog_refuses_at_once_and_recovers_when_it_drains(tmp_path):
     """With ``max_backlog`` records waiting on a slow store, one more is refused (503) at once
     and ``problem`` says why; once they are written, records are taken again."""
