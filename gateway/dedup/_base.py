@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -33,6 +34,26 @@ class IdempotencyStore(Protocol):
 
     async def release(self, scope: str, key: str, *, owner: str) -> None:
         """Forget ``owner``'s claim (the attempt failed), leaving anything else alone."""
+        ...
+
+    async def claim_many(
+        self, scope: str, keys: Sequence[str], *, owner: str, lease_s: float, retention_s: float
+    ) -> list[Claim | Exception]:
+        """``claim`` of every one of ``keys`` at once (a key given twice is busy the second
+        time): one answer per key, in order, or the exception of a key that could not be
+        claimed (DedupUnavailableError)."""
+        ...
+
+    async def complete_many(
+        self, scope: str, done: Sequence[tuple[str, str]], *, owner: str, retention_s: float
+    ) -> list[bool | Exception]:
+        """``complete`` of every (key, message id) of ``done`` at once: one answer per entry,
+        in order, or the exception of one that could not be recorded."""
+        ...
+
+    async def release_many(self, scope: str, keys: Sequence[str], *, owner: str) -> None:
+        """``release`` of every one of ``keys`` at once; DedupUnavailableError when any of them
+        could not be released (its claim then lasts until its lease ends)."""
         ...
 
     async def purge_expired(self) -> int:

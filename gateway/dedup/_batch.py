@@ -4,6 +4,7 @@ Both stores do the same dance around their own way of sending a batch, so it liv
 
     run(op)    queue ``op`` and wait for its answer; the first ``run`` starts the sender task,
                which sends what is queued, batch after batch, until nothing is
+    run_many   the same for several operations at once (one future each, no task)
     flush      the store's coroutine: send one batch, return one answer per operation (a value,
                or an exception instance for that operation alone); raising fails the batch
     undo       an operation may say what undoes it: when its caller was cancelled before the
@@ -58,6 +59,17 @@ class Batcher(Generic[W]):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue(op, future)
         return await future
+
+    async def run_many(self, ops: Sequence[Op[W]]) -> list[Any]:
+        """Queue every one of ``ops`` for the same batch and wait for all their answers: one
+        per operation, in order, an operation's exception in its place."""
+        if self._closed:
+            raise DedupUnavailableError("the idempotency store is closed")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = [loop.create_future() for _ in ops]
+        for op, future in zip(ops, futures, strict=True):
+            self._queue(op, future)
+        return await asyncio.gather(*futures, return_exceptions=True)
 
     def _queue(self, op: Op[W], future: asyncio.Future[Any] | None) -> None:
         self._queued.append((op, future))

@@ -59,6 +59,14 @@ def _sha(script: str) -> str:
     return hashlib.sha1(script.encode()).hexdigest()
 
 
+def _claim_of(current: Any) -> Claim:
+    """The claim a _CLAIM script's reply tells: "" claimed, else the entry that is there."""
+    if not current:
+        return Claim("claimed")
+    state, _, rest = str(current).partition("|")
+    return Claim("done", rest) if state == "done" else Claim("busy")
+
+
 def _ms(seconds: float) -> int:
     """Seconds as whole milliseconds for PX, rounded up and never below 1."""
     return max(1, math.ceil(seconds * 1000))
@@ -104,19 +112,34 @@ class RedisIdempotencyStore:
         check_entry(scope, key, owner)
         check_duration("lease_s", lease_s)
         check_duration("retention_s", retention_s)
-        args: list[str | int] = [f"claimed|{owner}", _ms(lease_s)]
         name = self._key(scope, key)
+        current = await self._batcher.run(self._claim_op(name, owner, _ms(lease_s)))
+        return _claim_of(current)
 
+    async def claim_many(
+        self, scope: str, keys: Sequence[str], *, owner: str, lease_s: float, retention_s: float
+    ) -> list[Claim | Exception]:
+        """:meth:`claim` of every one of ``keys``, in one pipeline."""
+        for key in keys:
+            check_entry(scope, key, owner)
+        check_duration("lease_s", lease_s)
+        check_duration("retention_s", retention_s)
+        lease = _ms(lease_s)
+        try:
+            answers = await self._batcher.run_many(
+                [self._claim_op(self._key(scope, key), owner, lease) for key in keys]
+            )
+        except DedupUnavailableError as exc:  # the store is closed
+            return [exc] * len(keys)
+        return [a if isinstance(a, Exception) else _claim_of(a) for a in answers]
+
+    def _claim_op(self, name: str, owner: str, lease_ms: int) -> Op[_Queue]:
         def undo(current: Any) -> Op[_Queue] | None:
             return None if current else Op(self._release_op(name, owner))
 
-        current = await self._batcher.run(
-            Op(lambda pipe: pipe.evalsha(self._claim, 1, name, *args), undo)
+        return Op(
+            lambda pipe: pipe.evalsha(self._claim, 1, name, f"claimed|{owner}", lease_ms), undo
         )
-        if not current:
-            return Claim("claimed")
-        state, _, rest = str(current).partition("|")
-        return Claim("done", rest) if state == "done" else Claim("busy")
 
     async def complete(
         self, scope: str, key: str, *, owner: str, message_id: str, retention_s: float
@@ -124,17 +147,52 @@ class RedisIdempotencyStore:
         """Mark ``owner``'s claim done with ``message_id``; False if someone else holds it."""
         check_entry(scope, key, owner)
         check_duration("retention_s", retention_s)
-        args: list[str | int] = [f"claimed|{owner}", f"done|{message_id}", _ms(retention_s)]
         name = self._key(scope, key)
         done = await self._batcher.run(
-            Op(lambda pipe: pipe.evalsha(self._complete, 1, name, *args))
+            Op(self._complete_op(name, owner, message_id, _ms(retention_s)))
         )
         return bool(done)
+
+    async def complete_many(
+        self, scope: str, done: Sequence[tuple[str, str]], *, owner: str, retention_s: float
+    ) -> list[bool | Exception]:
+        """:meth:`complete` of every (key, message id) of ``done``, in one pipeline."""
+        for key, _ in done:
+            check_entry(scope, key, owner)
+        check_duration("retention_s", retention_s)
+        retention = _ms(retention_s)
+        try:
+            answers = await self._batcher.run_many(
+                [
+                    Op(self._complete_op(self._key(scope, key), owner, message_id, retention))
+                    for key, message_id in done
+                ]
+            )
+        except DedupUnavailableError as exc:  # the store is closed
+            return [exc] * len(done)
+        return [a if isinstance(a, Exception) else bool(a) for a in answers]
+
+    def _complete_op(self, name: str, owner: str, message_id: str, retention_ms: int) -> _Queue:
+        args = (f"claimed|{owner}", f"done|{message_id}", retention_ms)
+        return lambda pipe: pipe.evalsha(self._complete, 1, name, *args)
 
     async def release(self, scope: str, key: str, *, owner: str) -> None:
         """Forget ``owner``'s claim (the attempt failed), leaving anything else alone."""
         check_entry(scope, key, owner)
         await self._batcher.run(Op(self._release_op(self._key(scope, key), owner)))
+
+    async def release_many(self, scope: str, keys: Sequence[str], *, owner: str) -> None:
+        """:meth:`release` of every one of ``keys``, in one pipeline."""
+        for key in keys:
+            check_entry(scope, key, owner)
+        answers = await self._batcher.run_many(
+            [Op(self._release_op(self._key(scope, key), owner)) for key in keys]
+        )
+        failed = [a for a in answers if isinstance(a, Exception)]
+        if failed:
+            raise DedupUnavailableError(
+                f"{len(failed)} of {len(keys)} claim(s) not released: {failed[0]}"
+            ) from failed[0]
 
     def _release_op(self, name: str, owner: str) -> _Queue:
         return lambda pipe: pipe.evalsha(self._release, 1, name, f"claimed|{owner}")

@@ -36,6 +36,13 @@ ON CONFLICT (scope, key) DO UPDATE SET
     state = excluded.state, owner = excluded.owner, message_id = excluded.message_id,
     lease_until = excluded.lease_until, expires_at = excluded.expires_at
 """
+_SELECT_MANY = (
+    "SELECT key, state, owner, message_id, expires_at FROM idempotency "
+    "WHERE scope = ? AND key IN ({marks})"
+)
+#: keys looked up by one query of the bulk operations (SQLite allows 32766 parameters)
+IN_CHUNK = 500
+_CLAIMED, _BUSY = Claim("claimed"), Claim("busy")
 _RELEASE = "DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'claimed' AND owner = ?"
 _PURGE = (
     "DELETE FROM idempotency WHERE rowid IN "
@@ -147,6 +154,89 @@ class SqliteIdempotencyStore:
         check_entry(scope, key, owner)
         await self._batcher.run(Op(_release(scope, key, owner)))
 
+    async def claim_many(
+        self, scope: str, keys: Sequence[str], *, owner: str, lease_s: float, retention_s: float
+    ) -> list[Claim | Exception]:
+        """:meth:`claim` of every one of ``keys`` in one operation: the live entries read with
+        one query per IN_CHUNK keys, the claims written with one ``executemany``."""
+        for key in keys:
+            check_entry(scope, key, owner)
+        check_duration("lease_s", lease_s)
+        check_duration("retention_s", retention_s)
+        if not keys:
+            return []
+
+        def work(conn: sqlite3.Connection, now: float) -> list[Claim]:
+            live = _live_many(conn, scope, keys, now)
+            lease_until = now + lease_s
+            answers: list[Claim] = []
+            rows = []
+            for key in keys:
+                row = live.get(key)
+                if row is not None:
+                    state, _, message_id, _ = row
+                    answers.append(Claim("done", message_id) if state == "done" else _BUSY)
+                    continue
+                live[key] = ("claimed", owner, None, lease_until)  # the same key again: busy
+                rows.append((scope, key, "claimed", owner, None, lease_until, lease_until))
+                answers.append(_CLAIMED)
+            conn.executemany(_UPSERT, rows)
+            return answers
+
+        def undo(answers: list[Claim]) -> Op[_Work] | None:
+            claimed = [k for k, a in zip(keys, answers, strict=True) if a.state == "claimed"]
+            return Op(_release_many(scope, claimed, owner)) if claimed else None
+
+        try:
+            answers: list[Claim] = await self._batcher.run(Op(work, undo))
+        except DedupUnavailableError as exc:
+            return [exc] * len(keys)
+        return list(answers)
+
+    async def complete_many(
+        self, scope: str, done: Sequence[tuple[str, str]], *, owner: str, retention_s: float
+    ) -> list[bool | Exception]:
+        """:meth:`complete` of every (key, message id) of ``done`` in one operation."""
+        for key, _ in done:
+            check_entry(scope, key, owner)
+        check_duration("retention_s", retention_s)
+        if not done:
+            return []
+
+        def work(conn: sqlite3.Connection, now: float) -> list[bool]:
+            live = _live_many(conn, scope, [key for key, _ in done], now)
+            expires_at = now + retention_s
+            answers: list[bool] = []
+            rows = []
+            for key, message_id in done:
+                row = live.get(key)
+                if row is not None:
+                    state, holder, recorded, _ = row
+                    if state == "done":
+                        answers.append(recorded == message_id)
+                        continue
+                    if holder != owner:
+                        answers.append(False)
+                        continue
+                live[key] = ("done", owner, message_id, expires_at)
+                rows.append((scope, key, "done", owner, message_id, None, expires_at))
+                answers.append(True)
+            conn.executemany(_UPSERT, rows)
+            return answers
+
+        try:
+            answers: list[bool] = await self._batcher.run(Op(work))
+        except DedupUnavailableError as exc:
+            return [exc] * len(done)
+        return list(answers)
+
+    async def release_many(self, scope: str, keys: Sequence[str], *, owner: str) -> None:
+        """:meth:`release` of every one of ``keys`` in one operation."""
+        for key in keys:
+            check_entry(scope, key, owner)
+        if keys:
+            await self._batcher.run(Op(_release_many(scope, keys, owner)))
+
     async def purge_expired(self) -> int:
         """Delete done rows past their retention and claims past their lease; return how many.
 
@@ -242,6 +332,25 @@ class SqliteIdempotencyStore:
 
 def _release(scope: str, key: str, owner: str) -> _Work:
     return lambda conn, _now: conn.execute(_RELEASE, (scope, key, owner))
+
+
+def _release_many(scope: str, keys: Sequence[str], owner: str) -> _Work:
+    return lambda conn, _now: conn.executemany(_RELEASE, [(scope, key, owner) for key in keys])
+
+
+def _live_many(
+    conn: sqlite3.Connection, scope: str, keys: Sequence[str], now: float
+) -> dict[str, _Row]:
+    """The live entries of ``keys`` in ``scope``, by key (IN_CHUNK keys a query)."""
+    found: dict[str, _Row] = {}
+    distinct = list(dict.fromkeys(keys))
+    for start in range(0, len(distinct), IN_CHUNK):
+        chunk = distinct[start : start + IN_CHUNK]
+        sql = _SELECT_MANY.format(marks=", ".join("?" * len(chunk)))
+        for key, state, owner, message_id, expires_at in conn.execute(sql, (scope, *chunk)):
+            if expires_at > now:
+                found[key] = (state, owner, message_id, expires_at)
+    return found
 
 
 def _live(conn: sqlite3.Connection, scope: str, key: str, now: float) -> _Row | None:

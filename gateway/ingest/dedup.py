@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import structlog
 
@@ -35,7 +34,6 @@ from gateway.metrics import Metrics
 from gateway.routing import FeedSpec
 
 log = structlog.get_logger("gateway.ingest")
-T = TypeVar("T")
 _POLL_S = 0.05
 #: how much longer than the request can take a claim is leased, before others may take it over
 _LEASE_MARGIN_S = 30.0
@@ -118,18 +116,17 @@ class IngestDeduplicator:
         lease = self._wait_s + self._publish_timeout * rounds + _LEASE_MARGIN_S
         deadline = self._clock() + self._wait_s
         while pending:
-            answers = await _all(
-                [
-                    self._store.claim(
-                        scope, key, owner=claims.owner, lease_s=lease, retention_s=feed.dedup.window
-                    )
-                    for key in pending
-                ]
+            answers = await self._store.claim_many(
+                scope,
+                list(pending),
+                owner=claims.owner,
+                lease_s=lease,
+                retention_s=feed.dedup.window,
             )
             busy: dict[str, PreparedMessage] = {}
             failure: BaseException | None = None
             for (key, message), answer in zip(pending.items(), answers, strict=True):
-                if isinstance(answer, BaseException):
+                if isinstance(answer, Exception):
                     failure = failure or answer
                 elif answer.state == "claimed":
                     claims.keys[message.index] = key
@@ -158,35 +155,45 @@ class IngestDeduplicator:
         """Mark accepted records' keys done, release the others (all at once)."""
         if not claims.keys or feed.dedup is None:
             return
-        scope = claims.scope
+        scope, window = claims.scope, feed.dedup.window
         accepted = {r.index: r.message_id for r in outcome.receipts if r.status == "accepted"}
-        window = feed.dedup.window
+        done = [(i, key) for i, key in claims.keys.items() if i in accepted]
+        failed = [key for i, key in claims.keys.items() if i not in accepted]
 
-        async def settle_one(index: int, key: str) -> None:
+        async def complete() -> None:
             try:
-                if index not in accepted:
-                    await self._store.release(scope, key, owner=claims.owner)
-                elif not await self._store.complete(
-                    scope, key, owner=claims.owner, message_id=accepted[index], retention_s=window
-                ):
+                answers = await self._store.complete_many(
+                    scope,
+                    [(key, accepted[i]) for i, key in done],
+                    owner=claims.owner,
+                    retention_s=window,
+                )
+            except Exception as exc:
+                answers = [exc] * len(done)
+            for (index, _), answer in zip(done, answers, strict=True):
+                if isinstance(answer, Exception):
+                    log.error(
+                        "ingest.dedup_not_recorded", scope=scope, index=index, error=str(answer)
+                    )
+                elif not answer:
                     # our lease ran out and another request took the key meanwhile
                     log.error("ingest.dedup_claim_lost", scope=scope, index=index)
-            except Exception as exc:
-                log.error("ingest.dedup_not_recorded", scope=scope, index=index, error=str(exc))
 
-        await _all([settle_one(i, k) for i, k in claims.keys.items()])
+        tasks = [complete()] if done else []
+        if failed:
+            tasks.append(self._release_keys(scope, claims.owner, failed))
+        await asyncio.gather(*tasks)
 
     async def release(self, feed_name: str, claims: Claims) -> None:
         """Release every key claimed (nothing was published)."""
-        scope = claims.scope
+        if claims.keys:
+            await self._release_keys(claims.scope, claims.owner, list(claims.keys.values()))
 
-        async def release_one(key: str) -> None:
-            try:
-                await self._store.release(scope, key, owner=claims.owner)
-            except Exception as exc:
-                log.error("ingest.dedup_not_released", scope=scope, error=str(exc))
-
-        await _all([release_one(k) for k in claims.keys.values()])
+    async def _release_keys(self, scope: str, owner: str, keys: list[str]) -> None:
+        try:
+            await self._store.release_many(scope, keys, owner=owner)
+        except Exception as exc:
+            log.error("ingest.dedup_not_released", scope=scope, keys=len(keys), error=str(exc))
 
 
 def scope_of(feed_name: str, feed: FeedSpec) -> str:
@@ -241,18 +248,6 @@ def answer_copies(claims: Claims, receipts: Sequence[RecordReceipt]) -> list[Rec
         else:
             copies.append(RecordReceipt(index, first.message_id, "failed", (), first.error))
     return copies
-
-
-async def _all(coros: list[Coroutine[Any, Any, T]]) -> list[T | BaseException]:
-    """Await every one of ``coros`` concurrently (the store batches them); exceptions are
-    returned in place. One alone is awaited as it is: a single record, the common case, needs
-    no task."""
-    if len(coros) == 1:
-        try:
-            return [await coros[0]]
-        except Exception as exc:
-            return [exc]
-    return await asyncio.gather(*coros, return_exceptions=True)
 
 
 def _duplicate(index: int, claim: Claim) -> RecordReceipt:

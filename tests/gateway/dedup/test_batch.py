@@ -87,6 +87,24 @@ async def test_a_claim_whose_caller_was_cancelled_is_released(store):
     assert Claim("claimed") == claim
 
 
+async def test_claims_of_a_cancelled_claim_many_are_released(store):
+    """The same for a batch of claims: every key it claimed is free again."""
+    keys = [f"m-{n}" for n in range(5)]
+    abandoned = asyncio.create_task(
+        store.claim_many(SCOPE, keys, owner="gone", lease_s=3600, retention_s=3600)
+    )
+    await asyncio.sleep(0)  # the claims are queued
+    abandoned.cancel()
+    await asyncio.sleep(0.05)
+    for _ in range(50):
+        answers = await store.claim_many(SCOPE, keys, owner="next", lease_s=3600, retention_s=3600)
+        if all(a == Claim("claimed") for a in answers):
+            break
+        await store.release_many(SCOPE, keys, owner="next")
+        await asyncio.sleep(0.01)  # the undo may still be on its way
+    assert [Claim("claimed")] * 5 == answers
+
+
 async def test_aclose_answers_an_operation_under_way(store):
     """Closing the store while an operation waits for its batch: the operation is answered
     (done or refused), never left hanging."""

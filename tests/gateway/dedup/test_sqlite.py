@@ -212,3 +212,27 @@ async def test_purge_works_in_chunks_and_removes_every_expired_row(tmp_path, clo
     finally:
         await store.aclose()
     assert (PURGE_CHUNK + 10, Claim("busy")) == (purged, again)
+
+
+async def test_bulk_operations_under_a_lock_held_too_long_answer_unavailable(tmp_path):
+    """Another writer holding the file past the timeout: every key of a bulk claim and of a
+    bulk complete gets DedupUnavailableError in its place, and a bulk release raises it."""
+    path = tmp_path / "dedup.db"
+    store = SqliteIdempotencyStore(path, timeout_s=0.1)
+    await store.ping()
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        claims = await store.claim_many(
+            SCOPE, ["m-1", "m-2"], owner="a", lease_s=10, retention_s=60
+        )
+        completions = await store.complete_many(
+            SCOPE, [("m-1", "msg-1")], owner="a", retention_s=60
+        )
+        with pytest.raises(DedupUnavailableError):
+            await store.release_many(SCOPE, ["m-1"], owner="a")
+    finally:
+        locker.close()
+        await store.aclose()
+    assert all(isinstance(a, DedupUnavailableError) for a in [*claims, *completions])
+    assert (2, 1) == (len(claims), len(completions))

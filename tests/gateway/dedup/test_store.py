@@ -182,3 +182,81 @@ async def test_message_ids_may_contain_the_separator(store):
     await claim(store, "a")
     await complete(store, "a", message_id="msg|1|x")
     assert Claim("done", "msg|1|x") == await claim(store, "b")
+
+
+async def test_claim_many_answers_each_key_as_claim_would(backend, store):
+    """Absent, claimed by another, done, expired and repeated keys, in one call: each
+    answered as ``claim`` answers it, in order."""
+    await claim(store, "other", key="busy")
+    await claim(store, "a", key="done")
+    await complete(store, "a", key="done", message_id="msg-d")
+    await claim(store, "gone", key="expired", lease_s=0.05)
+    await backend.elapse(0.2)
+    keys = ["new", "busy", "done", "expired", "new"]
+    answers = await store.claim_many(SCOPE, keys, owner="b", lease_s=LEASE, retention_s=RETENTION)
+    assert [
+        Claim("claimed"),
+        Claim("busy"),
+        Claim("done", "msg-d"),
+        Claim("claimed"),
+        Claim("busy"),  # the second time in the same call: b's own live claim
+    ] == answers
+    assert Claim("busy") == await claim(store, "c", key="new")
+    assert Claim("busy") == await claim(store, "c", key="expired")
+
+
+async def test_claim_many_of_more_keys_than_one_query_takes(store):
+    """A batch larger than one lookup's chunk: every key answered, the done ones found."""
+    keys = [f"k-{n}" for n in range(1234)]
+    for key in keys[::100]:
+        await claim(store, "a", key=key)
+        await complete(store, "a", key=key, message_id=f"msg-{key}")
+    answers = await store.claim_many(SCOPE, keys, owner="b", lease_s=LEASE, retention_s=RETENTION)
+    assert {k: Claim("done", f"msg-{k}") for k in keys[::100]} == {
+        k: a for k, a in zip(keys, answers, strict=True) if a.state == "done"
+    }
+    assert 1234 - 13 == sum(a.state == "claimed" for a in answers)
+
+
+async def test_complete_many_answers_each_entry_as_complete_would(store):
+    """Its own claim, another's live claim, done with the same and with another message id,
+    and absent: each answered as ``complete`` answers it; the refused ones unchanged."""
+    await store.claim_many(
+        SCOPE, ["mine", "same", "other-id"], owner="a", lease_s=LEASE, retention_s=RETENTION
+    )
+    await claim(store, "b", key="theirs")
+    await complete(store, "a", key="same", message_id="msg-s")
+    await complete(store, "a", key="other-id", message_id="msg-o")
+    done = [
+        ("mine", "msg-m"),
+        ("theirs", "msg-t"),
+        ("same", "msg-s"),
+        ("other-id", "msg-x"),
+        ("absent", "msg-a"),
+    ]
+    answers = await store.complete_many(SCOPE, done, owner="a", retention_s=RETENTION)
+    assert [True, False, True, False, True] == answers
+    assert Claim("done", "msg-m") == await claim(store, "c", key="mine")
+    assert Claim("busy") == await claim(store, "c", key="theirs")
+    assert Claim("done", "msg-o") == await claim(store, "c", key="other-id")
+    assert Claim("done", "msg-a") == await claim(store, "c", key="absent")
+
+
+async def test_release_many_releases_only_the_owners_claims(store):
+    """Its own claims go; another's claim and a done entry stay."""
+    await store.claim_many(SCOPE, ["m-1", "m-2"], owner="a", lease_s=LEASE, retention_s=RETENTION)
+    await claim(store, "b", key="m-3")
+    await claim(store, "a", key="m-4")
+    await complete(store, "a", key="m-4", message_id="msg-4")
+    await store.release_many(SCOPE, ["m-1", "m-2", "m-3", "m-4"], owner="a")
+    answers = await store.claim_many(
+        SCOPE, ["m-1", "m-2", "m-3", "m-4"], owner="c", lease_s=LEASE, retention_s=RETENTION
+    )
+    assert [Claim("claimed"), Claim("claimed"), Claim("busy"), Claim("done", "msg-4")] == answers
+
+
+async def test_bulk_operations_of_nothing_answer_nothing(store):
+    """Empty lists are answered at once."""
+    assert [] == await store.claim_many(SCOPE, [], owner="a", lease_s=LEASE, retention_s=RETENTION)
+    assert [] == await store.complete_many(SCOPE, [], owner="a", retention_s=RETENTION)
+    await store.release_many(SCOPE, [], owner="a")
