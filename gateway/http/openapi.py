@@ -827,6 +827,11 @@ def _shared_schemas() -> dict[str, Any]:
                             "type": "string",
                             "description": "504: the request id the provider worker got",
                         },
+                        "limit": {
+                            "type": "string",
+                            "enum": ["system", "feed", "service"],
+                            "description": "429: whose rate limit was reached",
+                        },
                     },
                     "required": ["code", "message", "error_id"],
                     "additionalProperties": False,
