@@ -22,6 +22,7 @@ from aio_pika.abc import (
     AbstractRobustExchange,
 )
 
+from gateway.broker.properties import record_properties
 from gateway.broker.topology import Topology
 from gateway.errors import BrokerUnavailableError, PublishFailedError
 
@@ -116,15 +117,12 @@ async def _declare_topology(channel: AbstractRobustChannel, topology: Topology) 
 
 
 def _properties(message: OutgoingMessage) -> aiormq.spec.Basic.Properties:
-    return aiormq.spec.Basic.Properties(
-        content_type="application/json",
-        content_encoding="utf-8",
-        headers=dict(message.headers),
-        delivery_mode=2,  # persistent
+    return record_properties(
         message_id=message.message_id,
         correlation_id=message.correlation_id,
+        schema_id=message.schema_id,
         timestamp=message.timestamp,
-        message_type=message.schema_id,
+        headers=message.headers,
         app_id=APP_ID,
     )
 

@@ -30,6 +30,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from gateway.broker import Broker
 from gateway.broker.broker import APP_ID, BROKER_FAILURES
+from gateway.broker.properties import record_properties
 from gateway.errors import BrokerUnavailableError, PublishFailedError
 from gateway.ingest import PreparedMessage
 
@@ -192,15 +193,12 @@ class FileLedger:
 
 def _properties(message: PreparedMessage) -> aiormq.spec.Basic.Properties:
     envelope = message.envelope
-    return aiormq.spec.Basic.Properties(
-        content_type="application/json",
-        content_encoding="utf-8",
-        headers=dict(message.headers),
-        delivery_mode=2,
+    return record_properties(
         message_id=envelope.message_id,
         correlation_id=envelope.correlation_id,
+        schema_id=envelope.schema_id,
         timestamp=envelope.received_at,
-        message_type=envelope.schema_id,
+        headers=message.headers,
         app_id=APP_ID,
     )
 
