@@ -177,9 +177,24 @@ def _letter_script(char: str) -> str | None:
     return None
 
 
+_SEPARATOR_CLASS: Final = "".join(sorted(_NAME_SEPARATORS - {"-"})) + "-"
+#: names of the common letters of one script: accepted without looking at each character
+_COMMON_NAME: Final = re.compile(
+    f"[{_SEPARATOR_CLASS}]*(?:[A-Za-z][A-Za-z{_SEPARATOR_CLASS}]*"
+    f"|[А-Яа-яЁёЎўҚқҒғҲҳ][А-Яа-яЁёЎўҚқҒғҲҳ{_SEPARATOR_CLASS}]*)"
+)
+
+
 def _validate_person_name(value: str) -> str:
     """Normalise whitespace (NFC, collapsed) and refuse digits, symbols and mixed scripts."""
     name = " ".join(unicodedata.normalize("NFC", value).split())
+    if len(name) <= PERSON_NAME_MAX_LENGTH and _COMMON_NAME.fullmatch(name):
+        return name  # letters of one script (Latin or Cyrillic) and separators, at least one
+    return check_person_name(name)
+
+
+def check_person_name(name: str) -> str:
+    """``name`` (normalised) checked character by character: the full rule."""
     if not name:
         raise PydanticCustomError("person_name_empty", "name must not be empty")
     if len(name) > PERSON_NAME_MAX_LENGTH:

@@ -5,8 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from schemas import fields
 from schemas.fields import (
@@ -20,6 +22,8 @@ from schemas.fields import (
     Region,
     Stir,
     ZonedDatetime,
+    _validate_person_name,
+    check_person_name,
 )
 
 PINFL: TypeAdapter[str] = TypeAdapter(Pinfl)
@@ -286,3 +290,24 @@ def test_region_has_the_14_soato_codes() -> None:
 def test_region_is_looked_up_by_code() -> None:
     """Tashkent city is 1726 and Tashkent region 1727."""
     assert (Region.TASHKENT_CITY, Region.TASHKENT_REGION) == (Region("1726"), Region("1727"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from("AZaz" + "АЯаяЁёЎўҚқҒғҲҳ" + " -'`ʻʼ’" + "09Ω‘_" + "\u0306\u0482"),
+        max_size=30,
+    )
+)
+def test_the_common_name_shortcut_decides_as_the_full_check(value: str) -> None:
+    """Names of the common letters are accepted without the character-by-character check;
+    whatever the shortcut takes, the full check takes too, and gives the same name."""
+    try:
+        full = ("ok", check_person_name(" ".join(unicodedata.normalize("NFC", value).split())))
+    except PydanticCustomError as exc:
+        full = ("refused", exc.type)
+    try:
+        fast = ("ok", _validate_person_name(value))
+    except PydanticCustomError as exc:
+        fast = ("refused", exc.type)
+    assert full == fast
