@@ -21,12 +21,10 @@ _DOTTED_DATE = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4})")
 def dotted_date(value: Any) -> str:
     """``"19.11.2026"`` (DD.MM.YYYY) → ``"2026-11-19"``."""
     text = _text(value)
-    match = _DOTTED_DATE.fullmatch(text)
     try:
-        if match is None:
+        if _DOTTED_DATE.fullmatch(text) is None:
             raise ValueError
-        day, month, year = (int(part) for part in match.groups())
-        return date(year, month, day).isoformat()
+        return date(int(text[6:]), int(text[3:5]), int(text[:2])).isoformat()
     except ValueError:
         raise ValueError(f"expected a date as DD.MM.YYYY, got {text!r}") from None
 

@@ -101,7 +101,10 @@ class MappingAdapter:
                 except (ValueError, TypeError) as exc:
                     problems.append(FieldProblem(field.native, str(exc), canonical_name))
                     continue
-            _set(canonical, canonical_path, value)
+            if len(canonical_path) == 1 and not isinstance(value, dict):
+                canonical[canonical_path[0]] = value  # what _set does for a top-level value
+            else:
+                _set(canonical, canonical_path, value)
         if problems:
             raise MappingError(problems, canonical)
         return canonical
