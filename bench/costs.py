@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
 import os
 import subprocess
 import sys
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiormq
 import orjson
+import structlog
 from pamqp import body as amqp_body
 from pamqp import commands, frame, header
 
@@ -122,8 +122,6 @@ def stages() -> dict[str, float]:
     stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115 (closed below)
     try:
         configure_logging()
-        import structlog
-
         access_log = structlog.get_logger("gateway.access")
         event = {
             "kind": "feed",
@@ -182,12 +180,14 @@ def stages() -> dict[str, float]:
 
 
 def _csv_rows(rows: int) -> bytes:
-    sys.path.insert(0, str(ROOT / "bench"))
+    """``rows`` rows of bench/filedrop.py's file (cp1251, CRLF), header first."""
     from bench.filedrop import HEADER, KINDS, ROW
 
     lines = [HEADER]
     for n in range(rows):
-        lines.append(ROW.format(n=n, stir=f"{300000000 + n % 1000:09d}", kind=KINDS[n % 3], v=n % 4))
+        lines.append(
+            ROW.format(n=n, stir=f"{300000000 + n % 1000:09d}", kind=KINDS[n % 3], v=n % 4)
+        )
     return ("\r\n".join(lines) + "\r\n").encode("cp1251")
 
 
@@ -255,7 +255,8 @@ def main() -> None:
         + costs["envelope and routing"]
     )
     floors = {
-        "REST single records (≥ 0.6 × ceiling)": rest + costs["access log event (structlog, redaction, JSON)"],
+        "REST single records (≥ 0.6 × ceiling)": rest
+        + costs["access log event (structlog, redaction, JSON)"],
         "file drop (≥ 0.7 × ceiling)": file_path,
         "REST batches of 100 (≥ 0.8 × ceiling)": rest,
     }

@@ -4,4 +4,9 @@ config, routing table, ingest pipeline, broker (aio-pika), access log, security,
 (aiohttp) and the ``gateway`` command.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("e-integratsiya")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0+unknown"

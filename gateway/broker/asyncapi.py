@@ -27,13 +27,13 @@ and ``-`` only, and routing.yaml's names hold no ``_``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from gateway import __version__
 from gateway.broker.topology import ExchangeDecl, QueueDecl, Topology, topology_for
 from gateway.routing import UNROUTED, DestinationSpec, RoutingTable
 
@@ -208,7 +208,7 @@ def asyncapi_document(
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "E-Integratsiya: the broker topology",
-            "version": _package_version(),
+            "version": __version__,
             "description": _description(topology, namespace),
             "x-routing-sha256": table.sha256,
         },
@@ -616,10 +616,3 @@ def _error_message(name: str) -> dict[str, Any]:
             "delivery_mode": 1,
         },
     }
-
-
-def _package_version() -> str:
-    try:
-        return version("e-integratsiya")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "0+unknown"

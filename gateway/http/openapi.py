@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -29,6 +28,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from adapters.base import InboundAdapter, NativeField
 from adapters.mapping import CanonicalAdapter
+from gateway import __version__
 from gateway.http.access import ACCESS
 from gateway.http.middleware import HEADER_VALUE
 from gateway.http.state import GATEWAY
@@ -117,7 +117,7 @@ def openapi_document(
         "jsonSchemaDialect": JSON_SCHEMA_DIALECT,
         "info": {
             "title": "E-Integratsiya",
-            "version": _package_version(),
+            "version": __version__,
             "summary": "The interagency integration gateway of the Digital Prosecutor's Office",
             "description": _description(table),
             "x-routing-sha256": table.sha256,
@@ -183,13 +183,6 @@ def _document_bytes(gateway: Gateway) -> bytes:
     body = orjson.dumps(document)
     _cache[gateway] = (now, body)
     return body
-
-
-def _package_version() -> str:
-    try:
-        return version("e-integratsiya")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "0+unknown"
 
 
 def _description(table: RoutingTable) -> str:
