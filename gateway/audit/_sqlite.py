@@ -41,6 +41,7 @@ from gateway.audit.record import (
 )
 from gateway.audit.store import RECORD_COLUMNS, RECORD_INDEXES, AuditQuery, stored
 from gateway.errors import AuditUnavailableError
+from gateway.sqlite_lock import FIRST_PAUSE_S, LONGEST_PAUSE_S, locked
 
 T = TypeVar("T")
 
@@ -71,19 +72,6 @@ _COLUMNS = ", ".join(RECORD_COLUMNS)
 _INSERT = (
     f"INSERT INTO audit_records ({_COLUMNS}) VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
 )
-
-
-#: how long to wait for another writer's lock, at first and at most, between tries
-_FIRST_PAUSE_S = 0.001
-_LONGEST_PAUSE_S = 0.05
-
-
-def _locked(exc: sqlite3.OperationalError) -> bool:
-    """Another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED)."""
-    return getattr(exc, "sqlite_errorcode", None) in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    ) or "locked" in str(exc)
 
 
 class SqliteAuditStore:
@@ -178,7 +166,7 @@ class SqliteAuditStore:
         if self._closed:
             raise AuditUnavailableError(f"audit store {self._path} is closed")
         deadline = time.monotonic() + self._timeout_s
-        pause = _FIRST_PAUSE_S
+        pause = FIRST_PAUSE_S
         while True:
             try:
                 result = self._transaction(work, write or lock)
@@ -186,12 +174,12 @@ class SqliteAuditStore:
                     await self._sync()
                 return result
             except sqlite3.OperationalError as exc:
-                if _locked(exc) and time.monotonic() + pause < deadline:
+                if locked(exc) and time.monotonic() + pause < deadline:
                     await asyncio.sleep(pause)
-                    pause = min(pause * 2, _LONGEST_PAUSE_S)
+                    pause = min(pause * 2, LONGEST_PAUSE_S)
                     continue
                 self._close_connection()
-                if _locked(exc):
+                if locked(exc):
                     raise AuditUnavailableError(
                         f"audit store {self._path} unavailable: locked by another writer for "
                         f"more than {self._timeout_s:g}s"

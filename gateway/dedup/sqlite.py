@@ -13,6 +13,7 @@ from typing import Any
 from gateway.dedup._base import Claim, check_duration, check_entry
 from gateway.dedup._batch import Batcher, Op, fail_all
 from gateway.errors import DedupUnavailableError
+from gateway.sqlite_lock import FIRST_PAUSE_S, LONGEST_PAUSE_S, locked
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -28,7 +29,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE INDEX IF NOT EXISTS idempotency_expires_at ON idempotency (expires_at);
 """
 
-_SELECT = "SELECT state, owner, message_id, expires_at FROM idempotency WHERE scope = ? AND key = ?"
 _UPSERT = """
 INSERT INTO idempotency (scope, key, state, owner, message_id, lease_until, expires_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -52,21 +52,10 @@ _PURGE = (
 PURGE_CHUNK = 5000
 _PING = "SELECT 1 FROM idempotency LIMIT 1"
 
-# A row as _SELECT reads it: (state, owner, message_id, expires_at).
+# An entry as _live_many keeps it: (state, owner, message_id, expires_at).
 _Row = tuple[str, str, str | None, float]
 #: one operation: work(conn, now), run inside a transaction; its answer goes to its caller
 _Work = Callable[[sqlite3.Connection, float], Any]
-#: how long to wait for another writer's lock, at first and at most, between tries
-_FIRST_PAUSE_S = 0.001
-_LONGEST_PAUSE_S = 0.05
-
-
-def _locked(exc: sqlite3.OperationalError) -> bool:
-    """Another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED)."""
-    return getattr(exc, "sqlite_errorcode", None) in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    ) or "locked" in str(exc)
 
 
 class SqliteIdempotencyStore:
@@ -109,50 +98,27 @@ class SqliteIdempotencyStore:
         self, scope: str, key: str, *, owner: str, lease_s: float, retention_s: float
     ) -> Claim:
         """Atomically claim ``key`` in ``scope`` for ``owner``, or say why not."""
-        check_entry(scope, key, owner)
-        check_duration("lease_s", lease_s)
-        check_duration("retention_s", retention_s)
-
-        def work(conn: sqlite3.Connection, now: float) -> Claim:
-            row = _live(conn, scope, key, now)
-            if row is not None:
-                state, _, message_id, _ = row
-                return Claim("done", message_id) if state == "done" else Claim("busy")
-            lease_until = now + lease_s
-            conn.execute(_UPSERT, (scope, key, "claimed", owner, None, lease_until, lease_until))
-            return Claim("claimed")
-
-        def undo(claim: Claim) -> Op[_Work] | None:
-            return Op(_release(scope, key, owner)) if claim.state == "claimed" else None
-
-        answer: Claim = await self._batcher.run(Op(work, undo))
+        [answer] = await self.claim_many(
+            scope, [key], owner=owner, lease_s=lease_s, retention_s=retention_s
+        )
+        if isinstance(answer, Exception):
+            raise answer
         return answer
 
     async def complete(
         self, scope: str, key: str, *, owner: str, message_id: str, retention_s: float
     ) -> bool:
         """Mark ``owner``'s claim done with ``message_id``; False if someone else holds it."""
-        check_entry(scope, key, owner)
-        check_duration("retention_s", retention_s)
-
-        def work(conn: sqlite3.Connection, now: float) -> bool:
-            row = _live(conn, scope, key, now)
-            if row is not None:
-                state, holder, recorded, _ = row
-                if state == "done":
-                    return recorded == message_id
-                if holder != owner:
-                    return False
-            values = (scope, key, "done", owner, message_id, None, now + retention_s)
-            conn.execute(_UPSERT, values)
-            return True
-
-        return bool(await self._batcher.run(Op(work)))
+        [answer] = await self.complete_many(
+            scope, [(key, message_id)], owner=owner, retention_s=retention_s
+        )
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def release(self, scope: str, key: str, *, owner: str) -> None:
         """Forget ``owner``'s claim (the attempt failed), leaving anything else alone."""
-        check_entry(scope, key, owner)
-        await self._batcher.run(Op(_release(scope, key, owner)))
+        await self.release_many(scope, [key], owner=owner)
 
     async def claim_many(
         self, scope: str, keys: Sequence[str], *, owner: str, lease_s: float, retention_s: float
@@ -275,14 +241,14 @@ class SqliteIdempotencyStore:
         """Run ``works`` in one transaction, waiting out another writer's lock; one answer
         each, or DedupUnavailableError for all of them."""
         deadline = time.monotonic() + self._timeout_s
-        pause = _FIRST_PAUSE_S
+        pause = FIRST_PAUSE_S
         while True:
             try:
                 return self._transaction(works)
             except sqlite3.OperationalError as exc:
-                if _locked(exc) and time.monotonic() + pause < deadline:
+                if locked(exc) and time.monotonic() + pause < deadline:
                     await asyncio.sleep(pause)
-                    pause = min(pause * 2, _LONGEST_PAUSE_S)
+                    pause = min(pause * 2, LONGEST_PAUSE_S)
                     continue
                 error = DedupUnavailableError(f"idempotency store {self._path} unavailable: {exc}")
                 return fail_all(len(works), error, exc)
@@ -330,10 +296,6 @@ class SqliteIdempotencyStore:
         return results
 
 
-def _release(scope: str, key: str, owner: str) -> _Work:
-    return lambda conn, _now: conn.execute(_RELEASE, (scope, key, owner))
-
-
 def _release_many(scope: str, keys: Sequence[str], owner: str) -> _Work:
     return lambda conn, _now: conn.executemany(_RELEASE, [(scope, key, owner) for key in keys])
 
@@ -351,9 +313,3 @@ def _live_many(
             if expires_at > now:
                 found[key] = (state, owner, message_id, expires_at)
     return found
-
-
-def _live(conn: sqlite3.Connection, scope: str, key: str, now: float) -> _Row | None:
-    """The entry for (scope, key) unless there is none or it has expired."""
-    row: _Row | None = conn.execute(_SELECT, (scope, key)).fetchone()
-    return row if row is not None and row[3] > now else None
