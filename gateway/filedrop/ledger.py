@@ -30,6 +30,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from gateway.broker import Broker
 from gateway.broker.broker import APP_ID, BROKER_FAILURES
+from gateway.broker.frames import PublishFrames, write_frames
 from gateway.broker.properties import record_properties
 from gateway.errors import BrokerUnavailableError, PublishFailedError
 from gateway.ingest import PreparedMessage
@@ -54,7 +55,7 @@ class FileLedger:
         self._commit_timeout = commit_timeout
         namespace = broker.topology.ingress.removesuffix(".ingress")
         self.queue = f"{namespace}.filedrop.{feed}.{sha256[:32]}"
-        self._free: list[aiormq.abc.AbstractChannel] = []
+        self._free: list[aiormq.Channel] = []
         self._slots = asyncio.Semaphore(channels)
         self._checked: set[str] = set()
 
@@ -98,24 +99,14 @@ class FileLedger:
             try:
                 await self._check_queues(channel, destinations, cached=True)
                 ingress = self._broker.topology.ingress
+                frames = PublishFrames(channel.number, channel.max_content_size)
                 for message in messages:
-                    properties = _properties(message)
+                    properties = _properties(message).marshal()
                     for destination in message.destinations:
-                        await channel.basic_publish(
-                            message.body,
-                            exchange=ingress,
-                            routing_key=destination,
-                            properties=properties,
-                        )
-                marker = {"runs": _runs(m.index for m in messages)}
-                await channel.basic_publish(
-                    orjson.dumps(marker),
-                    exchange="",
-                    routing_key=self.queue,
-                    properties=aiormq.spec.Basic.Properties(
-                        delivery_mode=2, message_id=marker_id, app_id=APP_ID
-                    ),
-                )
+                        frames.add(ingress, destination, properties, message.body)
+                marker = orjson.dumps({"runs": _runs(m.index for m in messages)})
+                frames.add("", self.queue, _marker_properties(marker_id), marker)
+                await write_frames(channel, frames, timeout=self._commit_timeout)
                 committing = True
                 async with asyncio.timeout(self._commit_timeout):
                     await channel.tx_commit()
@@ -152,22 +143,23 @@ class FileLedger:
         for channel in free:
             await _close(channel)
 
-    async def _open(self) -> aiormq.abc.AbstractChannel:
+    async def _open(self) -> aiormq.Channel:
         connection = self._connection()
         try:
             transport = connection.transport
             if transport is None:
                 raise RuntimeError("not connected")
-            channel: aiormq.abc.AbstractChannel = await transport.connection.channel(
-                publisher_confirms=False
-            )
+            opened = await transport.connection.channel(publisher_confirms=False)
         except _FAILURES as exc:
             raise BrokerUnavailableError(
                 f"the message broker is unavailable: {exc!s}", retry_after=1
             ) from exc
-        return channel
+        if not isinstance(opened, aiormq.Channel):  # aiormq's connections make Channel
+            await _close(opened)
+            raise TypeError(f"unexpected AMQP channel class {type(opened).__name__}")
+        return opened
 
-    async def _take(self) -> aiormq.abc.AbstractChannel:
+    async def _take(self) -> aiormq.Channel:
         while self._free:
             channel = self._free.pop()
             if not channel.is_closed:
@@ -181,7 +173,7 @@ class FileLedger:
         return channel
 
     async def _check_queues(
-        self, channel: aiormq.abc.AbstractChannel, destinations: Iterable[str], *, cached: bool
+        self, channel: aiormq.Channel, destinations: Iterable[str], *, cached: bool
     ) -> None:
         topology = self._broker.topology
         for destination in sorted(destinations):
@@ -200,6 +192,12 @@ def _properties(message: PreparedMessage) -> aiormq.spec.Basic.Properties:
         timestamp=envelope.received_at,
         headers=message.headers,
         app_id=APP_ID,
+    )
+
+
+def _marker_properties(marker_id: str) -> bytes:
+    return bytes(
+        aiormq.spec.Basic.Properties(delivery_mode=2, message_id=marker_id, app_id=APP_ID).marshal()
     )
 
 
