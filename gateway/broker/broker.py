@@ -22,6 +22,7 @@ from aio_pika.abc import (
     AbstractRobustExchange,
 )
 
+from gateway.broker.outbox import Outbox
 from gateway.broker.properties import record_properties
 from gateway.broker.topology import Topology
 from gateway.errors import BrokerUnavailableError, PublishFailedError
@@ -157,6 +158,7 @@ class Broker:
         self._ready = asyncio.Event()
         self._problem = "not started"
         self._closing = False
+        self._outbox = Outbox()
 
     @property
     def topology(self) -> Topology:
@@ -306,8 +308,10 @@ class Broker:
 
         Returns, per message, None once the broker confirmed it, or the error: a
         PublishFailedError when the broker nacked it or could not route it to a queue, a
-        BrokerUnavailableError when not connected or not confirmed in time. Message ids must be
-        unique within one call: a returned message is matched to its publish by message id.
+        BrokerUnavailableError when not connected or not confirmed in time. The messages of
+        calls made in the same turn of the event loop are written to RabbitMQ together
+        (outbox.py); a returned message is matched to its publish by message id, so a message
+        whose id is in flight already waits until the earlier one is settled.
         """
         if not messages:
             return []
@@ -320,37 +324,39 @@ class Broker:
         except _PUBLISH_FAILURES as exc:
             error = self._unavailable(f"the message broker is unavailable: {exc!s}")
             return [error] * len(messages)
-        if len(messages) == 1:  # the common case: no task, no wait set
-            message = messages[0]
+        if not isinstance(underlay, aiormq.Channel):  # what aio-pika's channels wrap
+            raise TypeError(f"unexpected AMQP channel class {type(underlay).__name__}")
+        ingress = self._topology.ingress
+        futures = [
+            self._outbox.publish(
+                underlay,
+                exchange=ingress,
+                routing_key=message.destination,
+                message_id=message.message_id,
+                properties=_properties(message).marshal(),
+                body=message.body,
+            )
+            for message in messages
+        ]
+        if len(futures) == 1:  # the common case: no wait set
             try:
                 async with asyncio.timeout(self._publish_timeout):
-                    await self._send(underlay, message)
+                    await futures[0]
             except TimeoutError:
-                return [self._failure(None, message)]
+                return [self._failure(None, messages[0])]
             except Exception as exc:
-                return [self._failure(exc, message)]
+                return [self._failure(exc, messages[0])]
             return [None]
-        tasks = [asyncio.ensure_future(self._send(underlay, m)) for m in messages]
-        _, pending = await asyncio.wait(tasks, timeout=self._publish_timeout)
-        for task in pending:
-            task.cancel()
+        _, pending = await asyncio.wait(futures, timeout=self._publish_timeout)
         results: list[BrokerUnavailableError | None] = []
-        for task, message in zip(tasks, messages, strict=True):
-            if task in pending:
+        for future, message in zip(futures, messages, strict=True):
+            if future in pending:
+                future.cancel()
                 results.append(self._failure(None, message))
             else:
-                error = task.exception()
-                results.append(None if error is None else self._failure(error, message))
+                raised = future.exception()
+                results.append(None if raised is None else self._failure(raised, message))
         return results
-
-    def _send(self, underlay: aiormq.abc.AbstractChannel, message: OutgoingMessage) -> Any:
-        return underlay.basic_publish(
-            message.body,
-            exchange=self._topology.ingress,
-            routing_key=message.destination,
-            properties=_properties(message),
-            mandatory=True,
-        )
 
     def _failure(
         self, exc: BaseException | None, message: OutgoingMessage
@@ -385,6 +391,7 @@ class Broker:
             self._starter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._starter
+        await self._outbox.aclose()
         connection, self._connection = self._connection, None
         self._problem = "closed"
         self._set_state(link=False, channel=False)
