@@ -158,7 +158,7 @@ class Broker:
         self._ready = asyncio.Event()
         self._problem = "not started"
         self._closing = False
-        self._outbox = Outbox()
+        self._outbox = Outbox(write_timeout=publish_timeout)
 
     @property
     def topology(self) -> Topology:
@@ -338,20 +338,23 @@ class Broker:
             )
             for message in messages
         ]
-        if len(futures) == 1:  # the common case: no wait set
-            try:
-                async with asyncio.timeout(self._publish_timeout):
-                    await futures[0]
-            except TimeoutError:
-                return [self._failure(None, messages[0])]
-            except Exception as exc:
-                return [self._failure(exc, messages[0])]
-            return [None]
-        _, pending = await asyncio.wait(futures, timeout=self._publish_timeout)
+        try:
+            if len(futures) == 1:  # the common case: no wait set
+                try:
+                    async with asyncio.timeout(self._publish_timeout):
+                        await futures[0]
+                except TimeoutError:
+                    return [self._failure(None, messages[0])]
+                except Exception as exc:
+                    return [self._failure(exc, messages[0])]
+                return [None]
+            _, pending = await asyncio.wait(futures, timeout=self._publish_timeout)
+        finally:  # a caller gone or out of time: what was not written yet is not sent
+            for future in futures:
+                future.cancel()
         results: list[BrokerUnavailableError | None] = []
         for future, message in zip(futures, messages, strict=True):
             if future in pending:
-                future.cancel()
                 results.append(self._failure(None, message))
             else:
                 raised = future.exception()
@@ -365,7 +368,7 @@ class Broker:
 
         An exception that is no broker failure is a bug: it is raised, not translated.
         """
-        if exc is None:
+        if exc is None or isinstance(exc, TimeoutError):
             return self._unavailable(f"RabbitMQ did not confirm within {self._publish_timeout:g}s")
         if isinstance(exc, aiormq.exceptions.PublishError):
             return PublishFailedError(

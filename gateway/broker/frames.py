@@ -33,11 +33,10 @@ _BASIC: Final = 60
 
 class PublishFrames:
     """The frames of publishes on channel ``channel``, bodies cut at ``max_content`` bytes
-    (the connection's frame size less a body frame's overhead)."""
+    (the connection's frame size less a body frame's overhead; none or less: not cut, as
+    aiormq does for a connection without a frame size limit)."""
 
     def __init__(self, channel: int, max_content: int) -> None:
-        if max_content < 1:
-            raise ValueError(f"max_content must be positive, not {max_content}")
         self._channel = channel
         self._max_content = max_content
         self._parts: list[bytes] = []
@@ -61,14 +60,14 @@ class PublishFrames:
             method = self._methods[key] = self._frame(
                 _METHOD,
                 _BASIC_PUBLISH
-                + _short(exchange)
-                + _short(routing_key)
+                + short_string(exchange)
+                + short_string(routing_key)
                 + (b"\x01" if mandatory else b"\x00"),
             )
         parts = self._parts
         parts.append(method)
         parts.append(self._frame(_HEADER, _CONTENT.pack(_BASIC, 0, len(body)) + properties))
-        if len(body) < self._max_content:
+        if len(body) < self._max_content or self._max_content <= 0:
             if body:
                 parts.append(self._frame(_BODY, body))
         else:
@@ -97,10 +96,15 @@ async def write_frames(channel: aiormq.Channel, frames: PublishFrames, *, timeou
                 )
             await drained
     finally:
-        drained.cancel()  # a writer that never reached it finds it done and skips it
+        # a writer that reaches the frames later still writes them (only the drain is
+        # skipped): a caller that gave up must make them harmless, as the ledger does by
+        # closing the channel of the uncommitted transaction
+        drained.cancel()
 
 
-def _short(value: str) -> bytes:
+def short_string(value: str) -> bytes:
+    """``value`` as an AMQP short string (a length octet, then UTF-8); ValueError when it
+    is over 255 bytes."""
     data = value.encode("utf-8")
     if len(data) > 255:
         raise ValueError(f"an AMQP short string is at most 255 bytes: {value[:40]!r}…")

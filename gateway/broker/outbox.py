@@ -13,7 +13,8 @@ with its own message's outcome.
 
 A message id is how aiormq matches a returned message to its publish, so two messages with
 the same id are never in flight on one channel at once: a later one waits in the outbox
-until the earlier is settled.
+until the earlier is settled. A publish whose caller stopped waiting before its write is not
+sent, as ``basic_publish`` sends nothing when cancelled before its frames are queued.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from typing import Any
 
 import aiormq
 from aiormq.abc import ChannelFrame
+from aiormq.channel import Returning
 
-from gateway.broker.frames import PublishFrames
+from gateway.broker.frames import PublishFrames, short_string
 
 
 @dataclass(slots=True)
@@ -41,7 +43,8 @@ class _Publish:
 class Outbox:
     """Mandatory publishes on confirm-mode channels, written one turn of the loop at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, write_timeout: float = 10.0) -> None:
+        self._write_timeout = write_timeout
         self._pending: dict[aiormq.Channel, list[_Publish]] = {}
         self._flushing: set[asyncio.Task[None]] = set()
         self._scheduled = False
@@ -59,17 +62,38 @@ class Outbox:
         """Publish ``body`` (``properties`` as ``Basic.Properties.marshal()`` gives them,
         their message id ``message_id``): a future that is done when RabbitMQ confirmed it,
         or fails with what aiormq raises for a returned (PublishError) or nacked
-        (DeliveryError) message or a closed channel. Cancelling it abandons the wait, not the
-        publish."""
-        loop = asyncio.get_running_loop()
-        entry = _Publish(exchange, routing_key, message_id, properties, body, loop.create_future())
-        self._add(channel, entry)
-        return entry.result
+        (DeliveryError) message or a closed channel, with ValueError for a name AMQP cannot
+        carry, or with TimeoutError when the connection took no frames for ``write_timeout``
+        seconds. Cancelled before its turn's write, nothing is sent; after, only the wait is
+        abandoned."""
+        if not channel.publisher_confirms:
+            raise ValueError("the outbox publishes on channels in confirm mode only")
+        result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            short_string(exchange)
+            short_string(routing_key)
+        except ValueError as exc:  # this message only: the others of its turn go on
+            result.set_exception(exc)
+            return result
+        self._add(channel, _Publish(exchange, routing_key, message_id, properties, body, result))
+        return result
 
-    async def aclose(self) -> None:
-        """Wait for the writes under way (not for their confirmations)."""
-        while self._flushing:
-            await asyncio.gather(*self._flushing, return_exceptions=True)
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Wait for the writes under way or scheduled (not for their confirmations); cancel
+        those still waiting after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._flushing or self._scheduled:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                for task in self._flushing:
+                    task.cancel()
+                await asyncio.gather(*self._flushing, return_exceptions=True)
+                return
+            if self._flushing:
+                await asyncio.wait(self._flushing, timeout=remaining)
+            else:
+                await asyncio.sleep(0)  # the scheduled flush runs
 
     def _add(self, channel: aiormq.Channel, entry: _Publish) -> None:
         self._pending.setdefault(channel, []).append(entry)
@@ -87,28 +111,42 @@ class Outbox:
 
     async def _write(self, channel: aiormq.Channel, entries: list[_Publish]) -> None:
         try:
-            async with channel.lock:
+            async with asyncio.timeout(self._write_timeout), channel.lock:
                 entries = self._hold_back_repeated_ids(channel, entries)
                 if entries:
                     await self._send(channel, entries)
-        except Exception as exc:  # the channel closed, or the connection is going away
+        except BaseException as exc:  # the channel closed, the connection is stuck or gone
+            error = (
+                exc
+                if isinstance(exc, Exception)
+                else aiormq.exceptions.ChannelInvalidStateError("publishing stopped")
+            )
             for entry in entries:
                 if not entry.result.done():
-                    entry.result.set_exception(exc)
+                    entry.result.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
 
     def _hold_back_repeated_ids(
         self, channel: aiormq.Channel, entries: list[_Publish]
     ) -> list[_Publish]:
-        """The entries whose message id is not in flight on ``channel``; each other one is
-        added again once the publish in flight with its id is settled."""
+        """The entries whose message id is not in flight on ``channel``, less those whose
+        caller stopped waiting; each other one is added again once the publish in flight with
+        its id is settled."""
         in_flight = channel.message_id_delivery_tag
         free, seen = [], set()
         for entry in entries:
+            if entry.result.done():  # abandoned before it was sent: it is not sent
+                continue
             if entry.message_id in seen:  # behind one of this write: the next write takes it
                 self._add(channel, entry)
             elif entry.message_id in in_flight:
                 confirmation = channel.confirmations.get(in_flight[entry.message_id])
-                if isinstance(confirmation, asyncio.Future) and not confirmation.done():
+                if (
+                    isinstance(confirmation, asyncio.Future)
+                    and not isinstance(confirmation, Returning)  # never done: the ack pops it
+                    and not confirmation.done()
+                ):
                     confirmation.add_done_callback(self._readder(channel, entry))
                 else:  # settled, its id not forgotten yet: after this write
                     self._add(channel, entry)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel
 
@@ -71,6 +72,25 @@ def build_gateway(table: RoutingTable, *, run_workers: bool) -> Gateway:
     )
 
 
+GC_YOUNG_THRESHOLD: Final = 50_000
+"""Allocations between two collections of the cyclic garbage collector's young generation
+(Python's default is 700: a collection every few requests)."""
+
+
+def tune_garbage_collector() -> None:
+    """Once the gateway has started: move what start-up built (modules, schemas, the routing
+    table, the adapters) out of the cyclic collector's sight (``gc.freeze``) and collect the
+    young generation every GC_YOUNG_THRESHOLD allocations, the older ones as often relative to
+    it as by default. The objects a request or a record makes are freed by reference counting
+    when it is done; the collector only looks for cycles, and at Python's default it spent a
+    large share of the gateway's CPU under load looking for them among objects that live for
+    the whole process."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def serve_http(app: web.Application, gateway: Gateway, host: str, port: int) -> None:
     """Serve ``app`` (over HTTPS when ``GATEWAY_TLS_CERT`` is set) until SIGTERM or Ctrl-C (a
     graceful stop), reloading the routing table on SIGHUP."""
@@ -86,6 +106,7 @@ def serve_http(app: web.Application, gateway: Gateway, host: str, port: int) -> 
 
     async def reload_on_sighup(_app: web.Application) -> None:
         gateway.reloader.reload_on_sighup()
+        tune_garbage_collector()
 
     app.on_startup.append(reload_on_sighup)  # after the gateway's own start
     web.run_app(

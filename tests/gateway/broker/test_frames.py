@@ -27,7 +27,9 @@ def properties(message_id: str) -> aiormq.spec.Basic.Properties:
     )
 
 
-def aiormq_bytes(channel: int, exchange: str, routing_key: str, props, body: bytes) -> bytes:
+def aiormq_bytes(
+    channel: int, exchange: str, routing_key: str, props, body: bytes, mandatory: bool = False
+) -> bytes:
     """What ``Channel.basic_publish`` queues for one message."""
     if not body:
         chunks = []
@@ -36,7 +38,7 @@ def aiormq_bytes(channel: int, exchange: str, routing_key: str, props, body: byt
     else:
         chunks = [body[i : i + MAX_CONTENT] for i in range(0, len(body), MAX_CONTENT)]
     frames = [
-        commands.Basic.Publish(exchange=exchange, routing_key=routing_key),
+        commands.Basic.Publish(exchange=exchange, routing_key=routing_key, mandatory=mandatory),
         ContentHeader(properties=props, body_size=len(body)),
         *(ContentBody(chunk) for chunk in chunks),
     ]
@@ -53,16 +55,17 @@ MESSAGES = [
 ]
 
 
+@pytest.mark.parametrize("mandatory", [False, True])
 @pytest.mark.parametrize("channel", [1, 7, 2047])
-def test_a_batch_is_the_bytes_of_its_publishes_one_after_another(channel):
+def test_a_batch_is_the_bytes_of_its_publishes_one_after_another(channel, mandatory):
     """Empty, small, exactly-one-frame and many-frame bodies, the default exchange and
     non-ASCII names: the batch is what basic_publish would have queued for each, in order."""
     frames = PublishFrames(channel, MAX_CONTENT)
     expected = b""
     for n, (exchange, routing_key, body) in enumerate(MESSAGES):
         props = properties(f"m-{n}")
-        frames.add(exchange, routing_key, props.marshal(), body)
-        expected += aiormq_bytes(channel, exchange, routing_key, props, body)
+        frames.add(exchange, routing_key, props.marshal(), body, mandatory=mandatory)
+        expected += aiormq_bytes(channel, exchange, routing_key, props, body, mandatory)
     assert frames.count == len(MESSAGES)
     assert frames.payload() == expected
 
@@ -100,3 +103,21 @@ def test_a_name_too_long_for_amqp_is_refused():
         frames.add("gw.ingress", "я" * 128, properties("m").marshal(), b"{}")
     assert frames.count == 0
     assert frames.payload() == b""
+
+
+@pytest.mark.parametrize("max_content", [0, -8])
+def test_without_a_frame_size_limit_a_body_is_one_frame(max_content):
+    """A connection tuned to frame_max 0 (no limit) gives aiormq a max content size of 0 or
+    less; it then sends each body in one frame, and so do we."""
+    body = b"b" * 10_000
+    frames = PublishFrames(1, max_content)
+    frames.add("gw.ingress", "inspections", properties("m").marshal(), body)
+    expected = ChannelFrame.marshall(
+        channel_number=1,
+        frames=[
+            commands.Basic.Publish(exchange="gw.ingress", routing_key="inspections"),
+            ContentHeader(properties=properties("m"), body_size=len(body)),
+            ContentBody(body),
+        ],
+    ).payload
+    assert frames.payload() == expected

@@ -136,14 +136,58 @@ async def test_a_message_id_in_flight_holds_back_the_next_message_with_it(rabbit
 
 
 async def test_a_caller_that_stops_waiting_does_not_disturb_the_others(rabbit):
+    """Given up before its turn's write, a publish is not sent (as basic_publish sends
+    nothing when cancelled before its frames are queued); the others go on."""
     underlay, queues = rabbit
     outbox = Outbox()
     gone = publish(outbox, underlay, queues["plain"].name, "gone")
     kept = publish(outbox, underlay, queues["plain"].name, "kept")
     gone.cancel()
     assert await kept is None
-    # the abandoned wait is not an abandoned publish: RabbitMQ has both
-    assert sorted(m.message_id for m in await drain(queues["plain"], 2)) == ["gone", "kept"]
+    assert [m.message_id for m in await drain(queues["plain"], 1)] == ["kept"]
+
+
+async def test_a_name_amqp_cannot_carry_fails_its_own_publish_only(rabbit):
+    underlay, queues = rabbit
+    outbox = Outbox()
+    bad = publish(outbox, underlay, "q" * 256, "bad")
+    good = publish(outbox, underlay, queues["plain"].name, "good")
+    with pytest.raises(ValueError, match="at most 255 bytes"):
+        await bad
+    assert await good is None
+    assert [m.message_id for m in await drain(queues["plain"], 1)] == ["good"]
+
+
+async def test_a_channel_without_confirms_is_refused(amqp_url):
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=False)
+        underlay = await channel.get_underlay_channel()
+        with pytest.raises(ValueError, match="confirm mode"):
+            publish(Outbox(), underlay, "anything", "m")
+
+
+async def test_a_connection_that_takes_no_frames_fails_the_publishes_in_time(rabbit):
+    """The writer's queue stays full (a stuck socket): the write gives up after its
+    timeout, the callers get TimeoutError, the delivery tags are given back, and closing the
+    outbox does not wait for anything."""
+    underlay, queues = rabbit
+    stuck = asyncio.Queue(maxsize=1)
+    stuck.put_nowait(None)
+    real, underlay.write_queue = underlay.write_queue, stuck
+    tag = underlay.delivery_tag
+    try:
+        outbox = Outbox(write_timeout=0.2)
+        futures = [publish(outbox, underlay, queues["plain"].name, f"m-{n}") for n in range(3)]
+        await asyncio.wait(futures, timeout=10)
+        for future in futures:
+            assert isinstance(future.exception(), TimeoutError)
+        assert underlay.delivery_tag == tag
+        assert underlay.confirmations == {}
+        assert underlay.message_id_delivery_tag == {}
+        await asyncio.wait_for(outbox.aclose(), timeout=5)
+    finally:
+        underlay.write_queue = real
 
 
 async def test_a_closed_channel_fails_every_publish_waiting_for_it(rabbit):
