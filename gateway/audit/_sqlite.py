@@ -41,7 +41,7 @@ from gateway.audit.record import (
 )
 from gateway.audit.store import RECORD_COLUMNS, RECORD_INDEXES, AuditQuery, stored
 from gateway.errors import AuditUnavailableError
-from gateway.sqlite_lock import FIRST_PAUSE_S, LONGEST_PAUSE_S, locked
+from gateway.sqlite_lock import FIRST_PAUSE_S, LONGEST_PAUSE_S, connect, locked
 
 T = TypeVar("T")
 
@@ -216,17 +216,8 @@ class SqliteAuditStore:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None:
             return self._conn
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # the WAL is fsynced by _sync()
-            conn.executescript(_SCHEMA)  # IF NOT EXISTS: any number of openers
-        except Exception:
-            conn.close()
-            raise
-        self._conn = conn
+        # synchronous NORMAL: the WAL is fsynced by _sync()
+        self._conn = conn = connect(self._path, _SCHEMA)
         return conn
 
     def _close_connection(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from gateway.dedup._base import Claim, check_duration, check_entry
 from gateway.dedup._batch import Batcher, Op, fail_all
 from gateway.errors import DedupUnavailableError
-from gateway.sqlite_lock import FIRST_PAUSE_S, LONGEST_PAUSE_S, locked
+from gateway.sqlite_lock import FIRST_PAUSE_S, LONGEST_PAUSE_S, connect, locked
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -267,17 +267,7 @@ class SqliteIdempotencyStore:
         """The open connection; the first call creates the directory, the file and the table."""
         if self._conn is not None:
             return self._conn
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-        except Exception:
-            conn.close()
-            raise
-        self._conn = conn
+        self._conn = conn = connect(self._path, _SCHEMA)
         return conn
 
     def _transaction(self, works: Sequence[_Work]) -> list[Any]:
